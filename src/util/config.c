@@ -1,0 +1,305 @@
+/*
+ * config.c - loading the INI file and answering typed look-ups with defaults.
+ *
+ * The registry below is the list of every setting certdesk knows; a stage
+ * that adds a setting adds a row here (with its default and type), and
+ * `certdesk doctor` uses the same rows to flag typos.
+ */
+#include "util/config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/fileio.h"
+
+enum setting_type { T_STR, T_INT, T_BOOL, T_PATH };
+
+struct setting {
+	const char *section; /* "ca *" matches every named [ca NAME] section */
+	const char *key;
+	const char *def;
+	enum setting_type type;
+};
+
+static const struct setting registry[] = {
+	{ "store", "url", "sqlite:certdesk.db", T_STR },
+	{ "store", "busy_timeout_ms", "5000", T_INT },
+	{ "secrets", "master_key_file", "master.key", T_PATH },
+	{ "provider", "name", "certdesk", T_STR },
+	{ "provider", "timezone", "Asia/Tokyo", T_STR },
+	{ "provider", "max_validity_days", "0", T_INT },
+	{ "provider", "support_url", "", T_STR },
+	{ "provider", "support_email", "", T_STR },
+	{ "log", "level", "info", T_STR },
+	{ "import", "max_record_bytes", "1048576", T_INT },
+	{ "import", "max_pem_bytes", "268435456", T_INT },
+};
+
+struct entry {
+	char *section, *key, *value;
+};
+
+struct cd_config {
+	char *path;
+	char *dir;
+	struct entry *entries;
+	size_t n, cap;
+};
+
+static const struct setting *find_setting(const char *section, const char *key)
+{
+	for (size_t i = 0; i < sizeof(registry) / sizeof(registry[0]); i++) {
+		const struct setting *s = &registry[i];
+		size_t sl = strlen(s->section);
+
+		if (strcmp(s->key, key) != 0)
+			continue;
+		if (strcmp(s->section, section) == 0)
+			return s;
+		/* "ca *" matches "ca NAME" */
+		if (sl > 2 && s->section[sl - 1] == '*' &&
+		    strncmp(s->section, section, sl - 1) == 0 && section[sl - 1] != '\0')
+			return s;
+	}
+	return NULL;
+}
+
+static bool section_known(const char *section)
+{
+	for (size_t i = 0; i < sizeof(registry) / sizeof(registry[0]); i++) {
+		const char *s = registry[i].section;
+		size_t sl = strlen(s);
+
+		if (strcmp(s, section) == 0)
+			return true;
+		if (sl > 2 && s[sl - 1] == '*' && strncmp(s, section, sl - 1) == 0 &&
+		    section[sl - 1] != '\0')
+			return true;
+	}
+	return false;
+}
+
+static int on_entry(void *user, const char *section, const char *key, const char *value)
+{
+	struct cd_config *cfg = user;
+	struct entry *e;
+
+	if (!key) /* a bare [section] line */
+		return 1;
+	if (cfg->n == cfg->cap) {
+		size_t ncap = cfg->cap ? cfg->cap * 2 : 16;
+		struct entry *ne = realloc(cfg->entries, ncap * sizeof(*ne));
+
+		if (!ne)
+			return 0;
+		cfg->entries = ne;
+		cfg->cap = ncap;
+	}
+	e = &cfg->entries[cfg->n];
+	e->section = strdup(section);
+	e->key = strdup(key);
+	e->value = strdup(value);
+	if (!e->section || !e->key || !e->value) {
+		free(e->section);
+		free(e->key);
+		free(e->value);
+		return 0;
+	}
+	cfg->n++;
+	return 1;
+}
+
+int cd_config_load(const char *path, cd_config_t **out, struct cd_err *err)
+{
+	struct cd_config *cfg = calloc(1, sizeof(*cfg));
+	char dir[PATH_MAX];
+	int rc;
+
+	*out = NULL;
+	if (!cfg)
+		return cd_err_set(err, CD_ENOMEM, false, "out of memory");
+	if (path) {
+		FILE *f = fopen(path, "r");
+
+		if (!f) {
+			rc = cd_err_set(err, CD_ECONFIG, false, "config %s: cannot open: %s", path,
+					strerror(errno));
+			goto fail;
+		}
+		rc = ini_parse_file(f, on_entry, cfg);
+		fclose(f);
+		if (rc != 0) {
+			rc = rc > 0 ? cd_err_set(err, CD_ECONFIG, false,
+						 "config %s:%d: not a valid INI line (expected "
+						 "'key = value' or '[section]')",
+						 path, rc)
+				    : cd_err_set(err, CD_ECONFIG, false,
+						 "config %s: cannot read it", path);
+			goto fail;
+		}
+		cfg->path = strdup(path);
+		cd_path_dir(path, dir, sizeof(dir));
+	} else {
+		snprintf(dir, sizeof(dir), ".");
+	}
+	cfg->dir = strdup(dir);
+	if (!cfg->dir || (path && !cfg->path)) {
+		rc = cd_err_set(err, CD_ENOMEM, false, "out of memory");
+		goto fail;
+	}
+	*out = cfg;
+	return 0;
+fail:
+	cd_config_free(cfg);
+	return rc;
+}
+
+void cd_config_free(cd_config_t *cfg)
+{
+	if (!cfg)
+		return;
+	for (size_t i = 0; i < cfg->n; i++) {
+		free(cfg->entries[i].section);
+		free(cfg->entries[i].key);
+		free(cfg->entries[i].value);
+	}
+	free(cfg->entries);
+	free(cfg->path);
+	free(cfg->dir);
+	free(cfg);
+}
+
+const char *cd_config_path(const cd_config_t *cfg)
+{
+	return cfg->path;
+}
+
+const char *cd_config_dir(const cd_config_t *cfg)
+{
+	return cfg->dir;
+}
+
+const char *cd_config_get(const cd_config_t *cfg, const char *section, const char *key)
+{
+	const struct setting *s;
+
+	/* the last assignment in the file wins, as in most INI readers */
+	for (size_t i = cfg->n; i-- > 0;)
+		if (strcmp(cfg->entries[i].section, section) == 0 &&
+		    strcmp(cfg->entries[i].key, key) == 0)
+			return cfg->entries[i].value;
+	s = find_setting(section, key);
+	return s ? s->def : NULL;
+}
+
+static bool parse_long(const char *v, long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtol(v, &end, 10);
+	return *v && *end == '\0' && errno == 0;
+}
+
+int cd_config_get_int(const cd_config_t *cfg, const char *section, const char *key, long min,
+		      long max, long *out, struct cd_err *err)
+{
+	const char *v = cd_config_get(cfg, section, key);
+
+	if (!v || !parse_long(v, out))
+		return cd_err_set(err, CD_ECONFIG, false, "[%s] %s = '%s' is not a whole number",
+				  section, key, v ? v : "");
+	if (*out < min || *out > max)
+		return cd_err_set(err, CD_ECONFIG, false,
+				  "[%s] %s = %ld is out of range (%ld..%ld)", section, key, *out,
+				  min, max);
+	return 0;
+}
+
+static int parse_bool(const char *v, bool *out)
+{
+	if (!strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "on") || !strcmp(v, "1"))
+		*out = true;
+	else if (!strcmp(v, "false") || !strcmp(v, "no") || !strcmp(v, "off") || !strcmp(v, "0"))
+		*out = false;
+	else
+		return -1;
+	return 0;
+}
+
+int cd_config_get_bool(const cd_config_t *cfg, const char *section, const char *key, bool *out,
+		       struct cd_err *err)
+{
+	const char *v = cd_config_get(cfg, section, key);
+
+	if (!v || parse_bool(v, out) != 0)
+		return cd_err_set(err, CD_ECONFIG, false, "[%s] %s = '%s' is not true/false",
+				  section, key, v ? v : "");
+	return 0;
+}
+
+int cd_config_get_path(const cd_config_t *cfg, const char *section, const char *key, char *out,
+		       size_t outsz, struct cd_err *err)
+{
+	const char *v = cd_config_get(cfg, section, key);
+
+	if (!v || !*v)
+		return cd_err_set(err, CD_ECONFIG, false, "[%s] %s is not set", section, key);
+	return cd_path_join(cfg->dir, v, out, outsz, err);
+}
+
+void cd_config_each_named(const cd_config_t *cfg, const char *kind,
+			  void (*fn)(const char *name, void *arg), void *arg)
+{
+	size_t kl = strlen(kind);
+
+	for (size_t i = 0; i < cfg->n; i++) {
+		const char *s = cfg->entries[i].section;
+		bool seen = false;
+
+		if (strncmp(s, kind, kl) != 0 || s[kl] != ' ' || !s[kl + 1])
+			continue;
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(cfg->entries[j].section, s) == 0)
+				seen = true;
+		if (!seen)
+			fn(s + kl + 1, arg);
+	}
+}
+
+int cd_config_check(const cd_config_t *cfg, void (*fn)(const char *problem, void *arg), void *arg)
+{
+	char msg[512];
+	int problems = 0;
+
+	for (size_t i = 0; i < cfg->n; i++) {
+		const struct entry *e = &cfg->entries[i];
+		const struct setting *s = find_setting(e->section, e->key);
+		long l;
+		bool b;
+
+		if (!s) {
+			if (section_known(e->section))
+				snprintf(msg, sizeof(msg), "%s: [%s] has no setting '%s' (a typo?)",
+					 cfg->path, e->section, e->key);
+			else
+				snprintf(msg, sizeof(msg), "%s: unknown section [%s]", cfg->path,
+					 e->section);
+		} else if (s->type == T_INT && !parse_long(e->value, &l)) {
+			snprintf(msg, sizeof(msg), "%s: [%s] %s = '%s' is not a whole number",
+				 cfg->path, e->section, e->key, e->value);
+		} else if (s->type == T_BOOL && parse_bool(e->value, &b) != 0) {
+			snprintf(msg, sizeof(msg), "%s: [%s] %s = '%s' is not true/false",
+				 cfg->path, e->section, e->key, e->value);
+		} else {
+			continue;
+		}
+		problems++;
+		fn(msg, arg);
+	}
+	return problems;
+}
