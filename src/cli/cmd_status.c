@@ -46,6 +46,18 @@ static const char *product_label(const char *code, enum lang l)
 	return l == LANG_JA ? p->label_ja : p->label_en;
 }
 
+/* Prints "  label    value": labels padded to 12 columns of the terminal,
+ * counting a Japanese character as two (printf pads bytes, not columns). */
+static void line(const char *label, const char *value)
+{
+	int width = 0;
+
+	for (const unsigned char *p = (const unsigned char *)label; *p; p++)
+		if ((*p & 0xc0) != 0x80)
+			width += *p >= 0xe0 ? 2 : 1; /* 3-byte UTF-8: CJK, full width */
+	printf("  %s%*s %s\n", label, width < 12 ? 12 - width : 0, "", value);
+}
+
 static int show_json(const struct store_cert_view *v, const struct eligibility *e,
 		     struct status_run *r)
 {
@@ -111,28 +123,28 @@ static void show_text(const struct store_cert_view *v, const struct eligibility 
 
 	local_day(r->c, v->not_after, until);
 	printf("\n%s  %s\n", v->common_name, i18n_status_label(e->status, r->lang));
-	printf("  %-12s %s\n", ja ? "証明書ID" : "certificate", v->certificate_id);
-	printf("  %-12s %s\n", ja ? "種別" : "product", product_label(v->product, r->lang));
-	printf("  %-12s %s\n", ja ? "サーバ" : "server", v->server[0] ? v->server : "-");
-	printf("  %-12s %s\n", ja ? "有効期限" : "valid until", until);
+	line(ja ? "証明書ID" : "certificate", v->certificate_id);
+	line(ja ? "種別" : "product", product_label(v->product, r->lang));
+	line(ja ? "サーバ" : "server", v->server[0] ? v->server : "-");
+	line(ja ? "有効期限" : "valid until", until);
 	if (e->status == CERT_STATUS_IN_PROGRESS)
-		printf("  %-12s %s\n", ja ? "進捗" : "stage", i18n_stage_label(e->stage, r->lang));
+		line(ja ? "進捗" : "stage", i18n_stage_label(e->stage, r->lang));
 	if (e->campaign_id && e->status != CERT_STATUS_NOT_NEEDED) {
 		local_day(r->c, e->deadline, deadline);
-		printf("  %-12s %s\n", ja ? "再発行期限" : "deadline", deadline);
+		line(ja ? "再発行期限" : "deadline", deadline);
 	}
 	if (e->status == CERT_STATUS_IMPOSSIBLE)
 		for (unsigned bit = 1; bit <= REASON_ALL_MASK; bit <<= 1)
 			if (e->reasons & bit) {
-				printf("  %-12s %s\n", ja ? "理由" : "reason",
+				line(ja ? "理由" : "reason",
 				       i18n_reason_text(bit, r->lang));
-				printf("  %-12s %s\n", ja ? "対応" : "what to do",
+				line(ja ? "対応" : "what to do",
 				       i18n_reason_todo(bit, r->lang));
 			}
 	if (e->last_failure != FAILURE_NONE && e->status != CERT_STATUS_IMPOSSIBLE) {
-		printf("  %-12s %s\n", ja ? "前回の失敗" : "last failure",
+		line(ja ? "前回の失敗" : "last failure",
 		       i18n_failure_text(e->last_failure, r->lang));
-		printf("  %-12s %s\n", ja ? "対応" : "what to do",
+		line(ja ? "対応" : "what to do",
 		       i18n_failure_todo(e->last_failure, r->lang));
 	}
 }

@@ -7,6 +7,7 @@
 #define CD_CLI_IMPORT_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "cli/cli.h"
 #include "util/strset.h"
@@ -21,6 +22,12 @@ struct import_ctx {
 	strset_t *seen;   /* natural keys already in this file */
 	struct bundle_cache *bundles;
 	long max_pem_bytes;
+	/* the last term end converted (rows share their dates; the zone look-up
+	 * reads the tz database each time) */
+	struct {
+		int year, month, day;
+		int64_t last_second;
+	} term_cache;
 };
 
 struct import_kind {

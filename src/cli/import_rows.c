@@ -130,11 +130,20 @@ static int term_last_second(struct import_ctx *x, const struct cd_date *end, int
 	int64_t midnight;
 	int rc;
 
+	if (x->term_cache.year == end->year && x->term_cache.month == end->month &&
+	    x->term_cache.day == end->day) {
+		*out = x->term_cache.last_second;
+		return 0;
+	}
 	cd_civil_from_days(cd_days_from_civil(end->year, end->month, end->day) + 1, &next);
 	rc = cd_tz_local_midnight(x->c->timezone, &next, &midnight, err);
 	if (rc)
 		return rc;
 	*out = midnight - 1;
+	x->term_cache.year = end->year;
+	x->term_cache.month = end->month;
+	x->term_cache.day = end->day;
+	x->term_cache.last_second = *out;
 	return 0;
 }
 

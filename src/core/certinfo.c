@@ -3,10 +3,18 @@
  *
  * The bundle is scanned once, line by line: a line "-----BEGIN <label>-----"
  * opens a block, "-----END <label>-----" closes it. CERTIFICATE blocks are
- * base64-decoded into one reused buffer and parsed with d2i_X509; the facts
- * are copied out and the X509 is freed at once, so memory stays proportional
- * to the facts, and time linear in the bundle. Other blocks are stepped over
+ * base64-decoded into one reused buffer and decoded; the facts are copied
+ * out and the decoded form is freed at once, so memory stays proportional to
+ * the facts, and time linear in the bundle. Other blocks are stepped over
  * without decoding; their contents never reach a message or a field.
+ *
+ * Why not d2i_X509: in OpenSSL 3.0 it also turns the public key into an
+ * EVP_PKEY through the provider decoders, which costs ~90% of the time
+ * (about 250 us per certificate). certdesk needs only the key's type and
+ * size, so certificates are decoded with the ASN.1 template below: the
+ * X.509 Certificate structure (RFC 5280 §4.1) with the SubjectPublicKeyInfo
+ * kept as algorithm + bit string. Names, times, integers and extensions are
+ * still OpenSSL's own types and decoders.
  */
 #include "core/certinfo.h"
 
@@ -16,6 +24,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/asn1t.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -29,6 +38,67 @@
 static const char pem_begin[] = "-----BEGIN ";
 static const char pem_end[] = "-----END ";
 static const char pem_dashes[] = "-----";
+
+/* --- the certificate, as an ASN.1 template (RFC 5280 §4.1) ---------------- */
+
+typedef struct {
+	X509_ALGOR *algor;
+	ASN1_BIT_STRING *key;
+} CD_SPKI;
+
+typedef struct {
+	ASN1_INTEGER *version;
+	ASN1_INTEGER *serial;
+	X509_ALGOR *sig_alg;
+	X509_NAME *issuer;
+	X509_VAL *validity;
+	X509_NAME *subject;
+	CD_SPKI *spki;
+	ASN1_BIT_STRING *issuer_uid;
+	ASN1_BIT_STRING *subject_uid;
+	STACK_OF(X509_EXTENSION) *extensions;
+} CD_TBS;
+
+typedef struct {
+	CD_TBS *tbs;
+	X509_ALGOR *sig_alg;
+	ASN1_BIT_STRING *signature;
+} CD_CERT;
+
+/* RSAPublicKey (RFC 8017 A.1.1), for the modulus size. */
+typedef struct {
+	ASN1_INTEGER *n;
+	ASN1_INTEGER *e;
+} CD_RSAPUB;
+
+ASN1_SEQUENCE(CD_SPKI) = {
+	ASN1_SIMPLE(CD_SPKI, algor, X509_ALGOR),
+	ASN1_SIMPLE(CD_SPKI, key, ASN1_BIT_STRING),
+} static_ASN1_SEQUENCE_END(CD_SPKI)
+
+ASN1_SEQUENCE(CD_TBS) = {
+	ASN1_EXP_OPT(CD_TBS, version, ASN1_INTEGER, 0),
+	ASN1_SIMPLE(CD_TBS, serial, ASN1_INTEGER),
+	ASN1_SIMPLE(CD_TBS, sig_alg, X509_ALGOR),
+	ASN1_SIMPLE(CD_TBS, issuer, X509_NAME),
+	ASN1_SIMPLE(CD_TBS, validity, X509_VAL),
+	ASN1_SIMPLE(CD_TBS, subject, X509_NAME),
+	ASN1_SIMPLE(CD_TBS, spki, CD_SPKI),
+	ASN1_IMP_OPT(CD_TBS, issuer_uid, ASN1_BIT_STRING, 1),
+	ASN1_IMP_OPT(CD_TBS, subject_uid, ASN1_BIT_STRING, 2),
+	ASN1_EXP_SEQUENCE_OF_OPT(CD_TBS, extensions, X509_EXTENSION, 3),
+} static_ASN1_SEQUENCE_END(CD_TBS)
+
+ASN1_SEQUENCE(CD_CERT) = {
+	ASN1_SIMPLE(CD_CERT, tbs, CD_TBS),
+	ASN1_SIMPLE(CD_CERT, sig_alg, X509_ALGOR),
+	ASN1_SIMPLE(CD_CERT, signature, ASN1_BIT_STRING),
+} static_ASN1_SEQUENCE_END(CD_CERT)
+
+ASN1_SEQUENCE(CD_RSAPUB) = {
+	ASN1_SIMPLE(CD_RSAPUB, n, ASN1_INTEGER),
+	ASN1_SIMPLE(CD_RSAPUB, e, ASN1_INTEGER),
+} static_ASN1_SEQUENCE_END(CD_RSAPUB)
 
 /* Everything one parse shares: the digest, the DER scratch buffer. */
 struct scan {
@@ -177,7 +247,7 @@ static char *pem_of(const unsigned char *der, size_t derlen, size_t *pem_len)
 
 /* --- the facts of one certificate ---------------------------------------- */
 
-static void subject_cn_of(X509_NAME *subj, char out[CERTINFO_NAME_MAX + 1])
+static void subject_cn_of(const X509_NAME *subj, char out[CERTINFO_NAME_MAX + 1])
 {
 	int idx = -1, last = -1;
 	unsigned char *utf8 = NULL;
@@ -197,23 +267,30 @@ static void subject_cn_of(X509_NAME *subj, char out[CERTINFO_NAME_MAX + 1])
 	OPENSSL_free(utf8);
 }
 
-static int sans_of(X509 *x, struct certinfo *ci, const char *where, struct cd_err *err)
+/* The decoded extension nid, NULL when absent; *bad when it is present
+ * but malformed or present twice. */
+static void *ext_of(const STACK_OF(X509_EXTENSION) *exts, int nid, bool *bad)
 {
-	GENERAL_NAMES *gens;
-	int crit = -1, n, rc = 0;
+	int crit = -1;
+	void *v;
 
-	gens = X509_get_ext_d2i(x, NID_subject_alt_name, &crit, NULL);
-	if (!gens) {
-		if (crit == -1)
-			return 0;
-		return cd_err_set(err, CD_EINVAL, false, "%s: malformed subjectAltName", where);
-	}
-	n = sk_GENERAL_NAME_num(gens);
-	ci->sans = calloc(n > 0 ? (size_t)n : 1, sizeof(char *));
-	if (!ci->sans) {
-		rc = cd_err_set(err, CD_ENOMEM, false, "out of memory");
-		goto out;
-	}
+	if (!exts)
+		return NULL;
+	v = X509V3_get_d2i(exts, nid, &crit, NULL);
+	if (!v && crit != -1)
+		*bad = true;
+	return v;
+}
+
+static int sans_of(const GENERAL_NAMES *gens, struct certinfo *ci, struct cd_err *err)
+{
+	int n = sk_GENERAL_NAME_num(gens);
+
+	if (n <= 0)
+		return 0;
+	ci->sans = calloc((size_t)n, sizeof(char *));
+	if (!ci->sans)
+		return cd_err_set(err, CD_ENOMEM, false, "out of memory");
 	for (int i = 0; i < n; i++) {
 		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
 		char *name;
@@ -225,9 +302,7 @@ static int sans_of(X509 *x, struct certinfo *ci, const char *where, struct cd_er
 		if (name)
 			ci->sans[ci->nsans++] = name;
 	}
-out:
-	GENERAL_NAMES_free(gens);
-	return rc;
+	return 0;
 }
 
 static int name_of(const X509_NAME *name, char **text, unsigned char **der, size_t *derlen)
@@ -257,44 +332,77 @@ static bool time_of(const ASN1_TIME *t, int64_t *out)
 	return true;
 }
 
-static void key_type_of(X509 *x, char out[24])
+/* Bits of a big-endian magnitude. */
+static int bits_of(const ASN1_INTEGER *n)
 {
-	EVP_PKEY *pk = X509_get0_pubkey(x);
-	char group[64];
-	size_t glen = 0;
+	const unsigned char *p = ASN1_STRING_get0_data(n);
+	int len = ASN1_STRING_length(n), bits;
+
+	while (len > 0 && *p == 0) {
+		p++;
+		len--;
+	}
+	if (len == 0)
+		return 0;
+	bits = 8 * (len - 1);
+	for (unsigned c = *p; c; c >>= 1)
+		bits++;
+	return bits;
+}
+
+/* The slow way, for the rare key types the fast path does not know. */
+static void key_type_of_pkey(const CD_SPKI *spki, char out[24])
+{
+	unsigned char *der = NULL;
+	const unsigned char *p;
+	EVP_PKEY *pk;
+	int len = ASN1_item_i2d((const ASN1_VALUE *)spki, &der, ASN1_ITEM_rptr(CD_SPKI));
+
+	if (len <= 0)
+		return;
+	p = der;
+	pk = d2i_PUBKEY(NULL, &p, len);
+	if (pk && EVP_PKEY_get_base_id(pk) == EVP_PKEY_DSA)
+		snprintf(out, 24, "dsa%d", EVP_PKEY_get_bits(pk));
+	EVP_PKEY_free(pk);
+	OPENSSL_free(der);
+}
+
+static void key_type_of(const CD_SPKI *spki, char out[24])
+{
+	const ASN1_OBJECT *alg;
+	const void *pval;
+	int ptype, nid;
 
 	strcpy(out, "unknown");
-	if (!pk)
-		return;
-	switch (EVP_PKEY_get_base_id(pk)) {
-	case EVP_PKEY_RSA:
-		snprintf(out, 24, "rsa%d", EVP_PKEY_get_bits(pk));
-		break;
-	case EVP_PKEY_RSA_PSS:
-		snprintf(out, 24, "rsapss%d", EVP_PKEY_get_bits(pk));
-		break;
-	case EVP_PKEY_DSA:
-		snprintf(out, 24, "dsa%d", EVP_PKEY_get_bits(pk));
-		break;
-	case EVP_PKEY_ED25519:
+	X509_ALGOR_get0(&alg, &ptype, &pval, spki->algor);
+	nid = OBJ_obj2nid(alg);
+	if (nid == NID_rsaEncryption || nid == NID_rsassaPss) {
+		const unsigned char *p = spki->key->data;
+		CD_RSAPUB *rsa;
+
+		if ((spki->key->flags & 0x07) != 0) /* unused bits: not a DER key */
+			return;
+		rsa = (CD_RSAPUB *)ASN1_item_d2i(NULL, &p, spki->key->length,
+						 ASN1_ITEM_rptr(CD_RSAPUB));
+		if (!rsa)
+			return;
+		snprintf(out, 24, "%s%d", nid == NID_rsaEncryption ? "rsa" : "rsapss",
+			 bits_of(rsa->n));
+		ASN1_item_free((ASN1_VALUE *)rsa, ASN1_ITEM_rptr(CD_RSAPUB));
+	} else if (nid == NID_X9_62_id_ecPublicKey) {
+		int curve = ptype == V_ASN1_OBJECT ? OBJ_obj2nid(pval) : NID_undef;
+
+		strcpy(out, curve == NID_X9_62_prime256v1 ? "ec-p256" :
+			    curve == NID_secp384r1	  ? "ec-p384" :
+			    curve == NID_secp521r1	  ? "ec-p521" :
+							    "ec-other");
+	} else if (nid == NID_ED25519) {
 		strcpy(out, "ed25519");
-		break;
-	case EVP_PKEY_ED448:
+	} else if (nid == NID_ED448) {
 		strcpy(out, "ed448");
-		break;
-	case EVP_PKEY_EC:
-		strcpy(out, "ec-other");
-		if (EVP_PKEY_get_group_name(pk, group, sizeof(group), &glen) != 1)
-			break;
-		if (strcmp(group, "prime256v1") == 0 || strcmp(group, "P-256") == 0)
-			strcpy(out, "ec-p256");
-		else if (strcmp(group, "secp384r1") == 0 || strcmp(group, "P-384") == 0)
-			strcpy(out, "ec-p384");
-		else if (strcmp(group, "secp521r1") == 0 || strcmp(group, "P-521") == 0)
-			strcpy(out, "ec-p521");
-		break;
-	default:
-		break;
+	} else if (nid == NID_dsa) {
+		key_type_of_pkey(spki, out);
 	}
 }
 
@@ -311,64 +419,90 @@ static int keyid_of(const ASN1_OCTET_STRING *id, char *out, const char *what, co
 	return 0;
 }
 
-static int facts_of(struct scan *sc, X509 *x, const unsigned char *der, size_t derlen,
-		    struct certinfo *ci, const char *where)
+static int serial_of(const ASN1_INTEGER *sn, char *out, size_t outsz, const char *where,
+		     struct cd_err *err)
 {
-	struct cd_err *err = sc->err;
-	const ASN1_INTEGER *sn;
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned mdlen = 0;
-	uint32_t flags;
-	int rc;
-
-	/* Also caches the extensions the getters below read. */
-	flags = X509_get_extension_flags(x);
-	if (flags & EXFLAG_INVALID)
-		return cd_err_set(err, CD_EINVAL, false,
-				  "%s: the certificate has a malformed or duplicate extension",
-				  where);
-	ci->is_ca = (flags & EXFLAG_CA) != 0;
-
-	sn = X509_get0_serialNumber(x);
 	if (ASN1_STRING_length(sn) > 32)
 		return cd_err_set(err, CD_EINVAL, false, "%s: serial number longer than 32 octets",
 				  where);
-	{
-		char *p = ci->serial;
-
-		if (ASN1_STRING_type(sn) == V_ASN1_NEG_INTEGER)
-			*p++ = '-';
-		serial_hex_from_bytes(ASN1_STRING_get0_data(sn), (size_t)ASN1_STRING_length(sn), p,
-				      sizeof(ci->serial) - (size_t)(p - ci->serial));
+	if (ASN1_STRING_type(sn) == V_ASN1_NEG_INTEGER) {
+		*out++ = '-';
+		outsz--;
 	}
+	serial_hex_from_bytes(ASN1_STRING_get0_data(sn), (size_t)ASN1_STRING_length(sn), out,
+			      outsz);
+	return 0;
+}
 
-	if (!time_of(X509_get0_notBefore(x), &ci->not_before) ||
-	    !time_of(X509_get0_notAfter(x), &ci->not_after))
+/* The extensions certdesk reads: basicConstraints, SKI, AKI, SANs. */
+static int extensions_of(const STACK_OF(X509_EXTENSION) *exts, struct certinfo *ci,
+			 const char *where, struct cd_err *err)
+{
+	BASIC_CONSTRAINTS *bc;
+	ASN1_OCTET_STRING *ski;
+	AUTHORITY_KEYID *aki;
+	GENERAL_NAMES *sans;
+	bool bad = false;
+	int rc = 0;
+
+	bc = ext_of(exts, NID_basic_constraints, &bad);
+	ski = ext_of(exts, NID_subject_key_identifier, &bad);
+	aki = ext_of(exts, NID_authority_key_identifier, &bad);
+	sans = ext_of(exts, NID_subject_alt_name, &bad);
+	if (bad) {
+		rc = cd_err_set(err, CD_EINVAL, false,
+				"%s: the certificate has a malformed or duplicate extension "
+				"(basicConstraints, key identifiers or subjectAltName)",
+				where);
+		goto out;
+	}
+	ci->is_ca = bc && bc->ca;
+	rc = keyid_of(ski, ci->ski, "subject key identifier", where, err);
+	if (rc)
+		goto out;
+	rc = keyid_of(aki ? aki->keyid : NULL, ci->aki, "authority key identifier", where, err);
+	if (rc)
+		goto out;
+	if (sans)
+		rc = sans_of(sans, ci, err);
+out:
+	BASIC_CONSTRAINTS_free(bc);
+	ASN1_OCTET_STRING_free(ski);
+	AUTHORITY_KEYID_free(aki);
+	GENERAL_NAMES_free(sans);
+	return rc;
+}
+
+static int facts_of(struct scan *sc, const CD_CERT *cert, const unsigned char *der,
+		    size_t derlen, struct certinfo *ci, const char *where)
+{
+	const CD_TBS *tbs = cert->tbs;
+	struct cd_err *err = sc->err;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+	long version = tbs->version ? ASN1_INTEGER_get(tbs->version) : 0;
+	int rc;
+
+	if (version < 0 || version > 2)
+		return cd_err_set(err, CD_EINVAL, false, "%s: unknown certificate version", where);
+	rc = serial_of(tbs->serial, ci->serial, sizeof(ci->serial), where, err);
+	if (rc)
+		return rc;
+	if (!time_of(tbs->validity->notBefore, &ci->not_before) ||
+	    !time_of(tbs->validity->notAfter, &ci->not_after))
 		return cd_err_set(err, CD_EINVAL, false, "%s: invalid notBefore or notAfter time",
 				  where);
-
+	rc = extensions_of(tbs->extensions, ci, where, err);
+	if (rc)
+		return rc;
 	if (EVP_Digest(der, derlen, md, &mdlen, sc->sha256, NULL) != 1)
 		return cd_err_set(err, CD_ECRYPTO, false, "%s: SHA-256 failed", where);
 	hex_of(md, mdlen, ci->sha256);
-
-	rc = keyid_of(X509_get0_authority_key_id(x), ci->aki, "authority key identifier", where,
-		      err);
-	if (rc)
-		return rc;
-	rc = keyid_of(X509_get0_subject_key_id(x), ci->ski, "subject key identifier", where, err);
-	if (rc)
-		return rc;
-
-	subject_cn_of(X509_get_subject_name(x), ci->subject_cn);
-	rc = sans_of(x, ci, where, err);
-	if (rc)
-		return rc;
-	if (name_of(X509_get_subject_name(x), &ci->subject_dn, &ci->subject_der,
-		    &ci->subject_der_len) != 0 ||
-	    name_of(X509_get_issuer_name(x), &ci->issuer_dn, &ci->issuer_der,
-		    &ci->issuer_der_len) != 0)
+	subject_cn_of(tbs->subject, ci->subject_cn);
+	if (name_of(tbs->subject, &ci->subject_dn, &ci->subject_der, &ci->subject_der_len) != 0 ||
+	    name_of(tbs->issuer, &ci->issuer_dn, &ci->issuer_der, &ci->issuer_der_len) != 0)
 		return cd_err_set(err, CD_ENOMEM, false, "%s: cannot copy the names", where);
-	key_type_of(x, ci->key_type);
+	key_type_of(tbs->spki, ci->key_type);
 	ci->pem = pem_of(der, derlen, &ci->pem_len);
 	if (!ci->pem)
 		return cd_err_set(err, CD_ENOMEM, false, "out of memory");
@@ -443,8 +577,8 @@ static int parse_cert_block(struct scan *sc, const char *body, size_t bodylen, s
 {
 	struct cd_err *err = sc->err;
 	const unsigned char *p;
-	struct certinfo *ci;
-	X509 *x = NULL;
+	struct certinfo *ci = NULL;
+	CD_CERT *cert = NULL;
 	char where[96];
 	size_t need = bodylen / 4 * 3 + 3;
 	long derlen;
@@ -470,8 +604,8 @@ static int parse_cert_block(struct scan *sc, const char *body, size_t bodylen, s
 	if (derlen <= 0)
 		return cd_err_set(err, CD_EINVAL, false, "%s: the body is not valid base64", where);
 	p = sc->der;
-	x = d2i_X509(NULL, &p, derlen);
-	if (!x)
+	cert = (CD_CERT *)ASN1_item_d2i(NULL, &p, derlen, ASN1_ITEM_rptr(CD_CERT));
+	if (!cert)
 		return cd_err_set(err, CD_EINVAL, false, "%s: not a valid X.509 certificate",
 				  where);
 	if (p != sc->der + derlen) {
@@ -485,14 +619,34 @@ static int parse_cert_block(struct scan *sc, const char *body, size_t bodylen, s
 		goto out;
 	ci->block = block;
 	ci->line = line;
-	rc = facts_of(sc, x, sc->der, (size_t)derlen, ci, where);
+	rc = facts_of(sc, cert, sc->der, (size_t)derlen, ci, where);
 	if (rc) {
 		certinfo_clear(ci);
 		out->count--;
 	}
 out:
-	X509_free(x);
+	ASN1_item_free((ASN1_VALUE *)cert, ASN1_ITEM_rptr(CD_CERT));
 	return rc;
+}
+
+/* Counts CERTIFICATE BEGIN lines, so an oversized bundle is refused before
+ * any certificate is decoded. */
+static size_t count_cert_blocks(const char *buf, size_t len)
+{
+	static const char c1[] = "-----BEGIN CERTIFICATE-----";
+	static const char c2[] = "-----BEGIN X509 CERTIFICATE-----";
+	size_t n = 0, pos = 0;
+
+	while (pos < len) {
+		const char *nl = memchr(buf + pos, '\n', len - pos);
+		size_t l = nl ? (size_t)(nl - buf) - pos : len - pos;
+
+		if ((l >= sizeof(c1) - 1 && memcmp(buf + pos, c1, sizeof(c1) - 1) == 0) ||
+		    (l >= sizeof(c2) - 1 && memcmp(buf + pos, c2, sizeof(c2) - 1) == 0))
+			n++;
+		pos += l + 1;
+	}
+	return n;
 }
 
 int certinfo_parse_bundle(const char *buf, size_t len, struct certinfo_list *out,
@@ -507,6 +661,10 @@ int certinfo_parse_bundle(const char *buf, size_t len, struct certinfo_list *out
 	if (len > CERTINFO_MAX_BYTES)
 		return cd_err_set(err, CD_ELIMIT, false, "PEM data of %zu bytes is over the %u limit",
 				  len, CERTINFO_MAX_BYTES);
+	if (count_cert_blocks(buf, len) > CERTINFO_MAX_CERTS)
+		return cd_err_set(err, CD_ELIMIT, false,
+				  "PEM data holds more than %d certificates; split the bundle",
+				  CERTINFO_MAX_CERTS);
 	sc.sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
 	if (!sc.sha256)
 		return cd_err_set(err, CD_ECRYPTO, false, "OpenSSL has no SHA-256");

@@ -29,6 +29,7 @@ static int sq_err(struct db_sqlite *db, int rc, const char *what, struct cd_err 
 {
 	int ext = sqlite3_extended_errcode(db->h);
 
+	rc &= 0xff; /* extended result codes are on: compare the primary code */
 	if (rc == SQLITE_CONSTRAINT && (ext == SQLITE_CONSTRAINT_UNIQUE ||
 					ext == SQLITE_CONSTRAINT_PRIMARYKEY))
 		return cd_err_set(err, CD_ECONFLICT, false, "%s", sqlite3_errmsg(db->h));
@@ -42,7 +43,7 @@ static int sq_exec(struct db *d, const char *sql, struct cd_err *err)
 {
 	struct db_sqlite *db = (struct db_sqlite *)d;
 	char *msg = NULL;
-	int rc = sqlite3_exec(db->h, sql, NULL, NULL, &msg);
+	int rc = sqlite3_exec(db->h, sql, NULL, NULL, &msg) & 0xff;
 
 	if (rc != SQLITE_OK) {
 		int r;

@@ -484,11 +484,108 @@ static int skip_bom(struct csv_reader *r, struct cd_err *err)
 	return 0;
 }
 
+/* The state of the record being read. */
+struct parse {
+	enum parse_state st;
+	unsigned long line;	     /* where the record starts */
+	unsigned long q_line, q_col; /* where the current quoted field starts */
+	size_t raw;		     /* bytes of the record so far */
+};
+
+enum step {
+	STEP_TAKE,	 /* the byte belongs to the record: consume it */
+	STEP_RECORD_END, /* the record ended before the byte (a line end, or -1) */
+};
+
+static int ok_or(int rc, enum step next)
+{
+	return rc ? rc : (int)next;
+}
+
+/* Outside quotes: a comma ends the field, a line end or the input's end the record. */
+static int unquoted_byte(struct csv_reader *r, struct parse *p, int c, struct cd_err *err)
+{
+	if (c < 0 || c == '\r' || c == '\n')
+		return ok_or(end_field(r, err), STEP_RECORD_END);
+	if (c == ',') {
+		p->st = ST_FIELD_START;
+		return ok_or(end_field(r, err), STEP_TAKE);
+	}
+	return ok_or(put_value(r, (char)c, err), STEP_TAKE);
+}
+
+/* Feeds one byte (-1 at the end of the input) to the state machine: an enum
+ * step, or a negative code. */
+static int step(struct csv_reader *r, struct parse *p, int c, struct cd_err *err)
+{
+	int rc;
+
+	if (c == 0)
+		return fail(r, err, CD_EINVAL, "line %lu, column %lu: NUL byte", r->line, r->col);
+	if (p->st == ST_FIELD_START) {
+		rc = begin_field(r, p->line, err);
+		if (rc)
+			return rc;
+		p->st = ST_UNQUOTED;
+		if (c == '"') {
+			p->q_line = r->line;
+			p->q_col = r->col;
+			p->st = ST_QUOTED;
+			return STEP_TAKE;
+		}
+	}
+	switch (p->st) {
+	case ST_FIELD_START:
+	case ST_UNQUOTED:
+		if (c == '"')
+			return fail(r, err, CD_EINVAL,
+				    "line %lu, column %lu, field %zu: quote inside an unquoted "
+				    "field (quote the whole field and double the quotes inside it)",
+				    r->line, r->col, r->nfields + 1);
+		return unquoted_byte(r, p, c, err);
+	case ST_QUOTED:
+		if (c < 0)
+			return fail(r, err, CD_EINVAL,
+				    "line %lu: unbalanced quotes: the quoted field %zu that starts "
+				    "at line %lu, column %lu is still open at the end of the file",
+				    r->line, r->nfields + 1, p->q_line, p->q_col);
+		if (c == '"') {
+			p->st = ST_QUOTE_SEEN;
+			return STEP_TAKE;
+		}
+		return ok_or(put_value(r, (char)c, err), STEP_TAKE);
+	case ST_QUOTE_SEEN:
+		if (c == '"') {
+			p->st = ST_QUOTED;
+			return ok_or(put_value(r, '"', err), STEP_TAKE);
+		}
+		if (c >= 0 && c != ',' && c != '\r' && c != '\n')
+			return fail(r, err, CD_EINVAL,
+				    "line %lu, column %lu, field %zu: text after the closing quote "
+				    "of the field that starts at line %lu, column %lu",
+				    r->line, r->col, r->nfields + 1, p->q_line, p->q_col);
+		return unquoted_byte(r, p, c, err);
+	}
+	return fail(r, err, CD_EINTERNAL, "line %lu: CSV reader in an unknown state", r->line);
+}
+
+/* Counts one more byte of the record against max_record_bytes. */
+static int count_raw(struct csv_reader *r, struct parse *p, struct cd_err *err)
+{
+	if (++p->raw <= r->lim.max_record_bytes)
+		return 0;
+	if (p->st == ST_QUOTED)
+		return fail(r, err, CD_ELIMIT,
+			    "line %lu: record longer than %zu bytes (inside the quoted field %zu "
+			    "that starts at line %lu, column %lu; is its closing quote missing?)",
+			    p->line, r->lim.max_record_bytes, r->nfields + 1, p->q_line, p->q_col);
+	return fail(r, err, CD_ELIMIT, "line %lu: record longer than %zu bytes", p->line,
+		    r->lim.max_record_bytes);
+}
+
 int csv_next(csv_reader_t *r, struct csv_record *rec, struct cd_err *err)
 {
-	enum parse_state st = ST_FIELD_START;
-	unsigned long rec_line, q_line = 0, q_col = 0;
-	size_t raw = 0;
+	struct parse p = { .st = ST_FIELD_START };
 	bool at_end;
 	int c, rc;
 
@@ -504,105 +601,29 @@ int csv_next(csv_reader_t *r, struct csv_record *rec, struct cd_err *err)
 			return rc;
 	}
 	rc = skip_blank_lines(r, &at_end, err);
-	if (rc)
+	if (rc || at_end)
 		return rc;
-	if (at_end)
-		return 0;
 
-	rec_line = r->line;
+	p.line = r->line;
 	r->data_len = 0;
 	r->nfields = 0;
 	for (;;) {
 		rc = peek(r, &c, err);
 		if (rc)
 			return rc;
-		if (c == 0)
-			return fail(r, err, CD_EINVAL, "line %lu, column %lu: NUL byte", r->line,
-				    r->col);
-		if (st == ST_FIELD_START) {
-			rc = begin_field(r, rec_line, err);
-			if (rc)
-				return rc;
-			st = ST_UNQUOTED;
-			if (c == '"') {
-				q_line = r->line;
-				q_col = r->col;
-				st = ST_QUOTED;
-				goto take;
-			}
-		}
-		switch (st) {
-		case ST_FIELD_START:
-		case ST_UNQUOTED:
-			if (c == '"')
-				return fail(r, err, CD_EINVAL,
-					    "line %lu, column %lu, field %zu: quote inside an "
-					    "unquoted field (quote the whole field and double the "
-					    "quotes inside it)",
-					    r->line, r->col, r->nfields + 1);
-			break;
-		case ST_QUOTED:
-			if (c < 0)
-				return fail(
-				    r, err, CD_EINVAL,
-				    "line %lu: unbalanced quotes: the quoted field %zu that "
-				    "starts at line %lu, column %lu is still open at the end "
-				    "of the file",
-				    r->line, r->nfields + 1, q_line, q_col);
-			if (c == '"')
-				st = ST_QUOTE_SEEN;
-			else if ((rc = put_value(r, (char)c, err)))
-				return rc;
-			goto take;
-		case ST_QUOTE_SEEN:
-			if (c == '"') {
-				st = ST_QUOTED;
-				if ((rc = put_value(r, '"', err)))
-					return rc;
-				goto take;
-			}
-			if (c >= 0 && c != ',' && c != '\r' && c != '\n')
-				return fail(
-				    r, err, CD_EINVAL,
-				    "line %lu, column %lu, field %zu: text after the closing "
-				    "quote of the field that starts at line %lu, column %lu",
-				    r->line, r->col, r->nfields + 1, q_line, q_col);
-			break;
-		}
-		/* unquoted text, or just after a closing quote */
-		if (c < 0 || c == '\r' || c == '\n') {
-			rc = end_field(r, err);
-			if (rc)
-				return rc;
-			rc = consume_eol(r, err);
-			if (rc)
-				return rc;
-			break;
-		}
-		if (c == ',') {
-			rc = end_field(r, err);
-			if (rc)
-				return rc;
-			st = ST_FIELD_START;
-			goto take;
-		}
-		if ((rc = put_value(r, (char)c, err)))
+		rc = step(r, &p, c, err);
+		if (rc < 0)
 			return rc;
-	take:
-		if (++raw > r->lim.max_record_bytes) {
-			if (st == ST_QUOTED)
-				return fail(
-				    r, err, CD_ELIMIT,
-				    "line %lu: record longer than %zu bytes (inside the "
-				    "quoted field %zu that starts at line %lu, column %lu; is "
-				    "its closing quote missing?)",
-				    rec_line, r->lim.max_record_bytes, r->nfields + 1, q_line,
-				    q_col);
-			return fail(r, err, CD_ELIMIT, "line %lu: record longer than %zu bytes",
-				    rec_line, r->lim.max_record_bytes);
-		}
+		if (rc == STEP_RECORD_END)
+			break;
+		rc = count_raw(r, &p, err);
+		if (rc)
+			return rc;
 		consume(r);
 	}
+	rc = consume_eol(r, err);
+	if (rc)
+		return rc;
 
 	for (size_t i = 0; i < r->nfields; i++) {
 		r->fields[i].s = r->data + r->spans[i].off;
@@ -610,7 +631,7 @@ int csv_next(csv_reader_t *r, struct csv_record *rec, struct cd_err *err)
 	}
 	rec->fields = r->fields;
 	rec->nfields = r->nfields;
-	rec->line = rec_line;
+	rec->line = p.line;
 	return 1;
 }
 

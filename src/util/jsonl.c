@@ -4,8 +4,9 @@
  * Bytes come from read(2) (or a memory buffer, copied the same way) in chunks
  * into one fixed buffer; each line is gathered into a line buffer that never
  * grows past the line limit, checked for NUL and UTF-8 here (for messages
- * with a line and column), then parsed by jansson (any value, so that a non-object gets a clear message), which refuses duplicate
- * keys and \u0000 as long as JSON_ALLOW_NUL is not passed.
+ * with a line and column), then parsed by jansson, which refuses duplicate
+ * keys and \u0000 as long as JSON_ALLOW_NUL is not passed. Any JSON value is
+ * parsed, so that a line holding an array or a string gets a clear message.
  */
 #include "util/jsonl.h"
 
@@ -39,8 +40,6 @@ struct jsonl_reader {
 	char *buf; /* the current line, NUL-terminated */
 	size_t buf_len, buf_cap;
 	unsigned long line; /* number of the next line to read */
-
-	json_t *obj; /* the last object returned */
 
 	int failed; /* 0 or the negative code returned, again, by every later call */
 	struct cd_err saved;
@@ -140,7 +139,6 @@ void jsonl_close(jsonl_reader_t *r)
 		return;
 	if (r->own_fd)
 		close(r->fd);
-	json_decref(r->obj);
 	free(r->chunk);
 	free(r->buf);
 	free(r);
@@ -300,8 +298,8 @@ static const char *type_name(const json_t *v)
 	return "an unknown value";
 }
 
-/* Parses the line in r->buf into r->obj. */
-static int parse_line(struct jsonl_reader *r, unsigned long line, struct cd_err *err)
+/* Parses the line in r->buf into *out (a new reference). */
+static int parse_line(struct jsonl_reader *r, unsigned long line, json_t **out, struct cd_err *err)
 {
 	const char *nul = memchr(r->buf, '\0', r->buf_len);
 	const char *why;
@@ -334,7 +332,7 @@ static int parse_line(struct jsonl_reader *r, unsigned long line, struct cd_err 
 		json_decref(v);
 		return rc;
 	}
-	r->obj = v;
+	*out = v;
 	return 0;
 }
 
@@ -343,13 +341,12 @@ int jsonl_next(jsonl_reader_t *r, struct jsonl_record *rec, struct cd_err *err)
 	bool got;
 	int rc;
 
+	rec->obj = NULL;
 	if (r->failed) {
 		if (err)
 			*err = r->saved;
 		return r->failed;
 	}
-	json_decref(r->obj);
-	r->obj = NULL;
 	if (!r->started) {
 		r->started = true;
 		rc = fill(r, 3, err);
@@ -369,10 +366,9 @@ int jsonl_next(jsonl_reader_t *r, struct jsonl_record *rec, struct cd_err *err)
 		r->line++;
 		if (blank(r->buf, r->buf_len))
 			continue;
-		rc = parse_line(r, line, err);
+		rc = parse_line(r, line, &rec->obj, err);
 		if (rc)
 			return rc;
-		rec->obj = r->obj;
 		rec->line = line;
 		return 1;
 	}

@@ -38,8 +38,8 @@ struct jsonl_limits {
 	size_t read_chunk;     /* bytes asked of each read(2); tests use tiny ones */
 };
 
-/* One line's object. obj belongs to the reader and stays valid until the next
- * jsonl_next() or jsonl_close(); json_incref() it to keep it longer. */
+/* One line's object. obj is a new reference that the caller owns and frees
+ * with json_decref(); the reader keeps none. */
 struct jsonl_record {
 	json_t *obj;
 	unsigned long line; /* 1-based */
@@ -62,9 +62,10 @@ jsonl_reader_t *jsonl_open_mem(const void *buf, size_t len, const struct jsonl_l
 void jsonl_close(jsonl_reader_t *r);
 
 /*
- * Reads the next object into rec. Returns 1 when one was read, 0 at the end
- * of the input, or a negative code: -CD_EINVAL (malformed line), -CD_ELIMIT
- * (line too long), -CD_EIO (read failed), -CD_ENOMEM.
+ * Reads the next object into rec. Returns 1 when one was read (rec->obj is
+ * then the caller's to json_decref()), 0 at the end of the input, or a
+ * negative code: -CD_EINVAL (malformed line), -CD_ELIMIT (line too long),
+ * -CD_EIO (read failed), -CD_ENOMEM. Unless it returns 1, rec->obj is NULL.
  */
 int jsonl_next(jsonl_reader_t *r, struct jsonl_record *rec, struct cd_err *err);
 

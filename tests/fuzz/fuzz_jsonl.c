@@ -65,6 +65,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		int rca = jsonl_next(a, &ra, &e1), rcb = jsonl_next(b, &rb, &e2);
 
 		CHECK(rca == rcb);
+		CHECK(rca == 1 || (ra.obj == NULL && rb.obj == NULL));
 		if (rca < 0)
 			CHECK(strcmp(e1.msg, e2.msg) == 0 && strncmp(e1.msg, "line ", 5) == 0);
 		if (rca != 1)
@@ -73,6 +74,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(json_equal(ra.obj, rb.obj));
 		check_object(&ra);
 		prev = ra.line;
+		json_decref(ra.obj);
+		json_decref(rb.obj);
 	}
 	jsonl_close(a);
 	jsonl_close(b);

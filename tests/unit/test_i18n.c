@@ -81,14 +81,13 @@ struct text_case {
 };
 
 static struct text_case texts[] = {
-	{ "reason server_problem", 0, REASON_SERVER_PROBLEM, "サーバ", "hosting server",
-	  "サポート", "support" },
+	{ "reason server_problem", 0, REASON_SERVER_PROBLEM, "サーバ", "hosting server", "サポート",
+	  "support" },
 	{ "reason foreign certificate", 0, REASON_FOREIGN_CERTIFICATE, "別の証明書",
 	  "Another certificate", "サポート", "support" },
 	{ "reason new setting", 0, REASON_NEW_SETTING, "新しいSSL設定", "new SSL setting",
 	  "SSL設定", "SSL setting" },
-	{ "reason order failed", 0, REASON_ORDER_FAILED, "失敗", "failed", "サポート",
-	  "support" },
+	{ "reason order failed", 0, REASON_ORDER_FAILED, "失敗", "failed", "サポート", "support" },
 	{ "reason csr required", 0, REASON_CSR_REQUIRED, "CSR", "CSR", "サポート", "support" },
 	{ "failure dns_not_pointing", 1, FAILURE_DNS_NOT_POINTING,
 	  "ドメインのAレコードがレンタルサーバを指していません",
@@ -100,10 +99,10 @@ static struct text_case texts[] = {
 	{ "failure server_problem", 1, FAILURE_SERVER_PROBLEM, "サーバ", "server", NULL, NULL },
 	{ "failure foreign certificate", 1, FAILURE_FOREIGN_CERT, "別の証明書",
 	  "another certificate", "サポート", "support" },
-	{ "failure new setting", 1, FAILURE_NEW_SETTING, "新しいSSL設定", "new SSL setting",
-	  NULL, NULL },
-	{ "failure challenge_failed", 1, FAILURE_CHALLENGE_FAILED, "ドメイン認証", "validate",
-	  NULL, "apply again" },
+	{ "failure new setting", 1, FAILURE_NEW_SETTING, "新しいSSL設定", "new SSL setting", NULL,
+	  NULL },
+	{ "failure challenge_failed", 1, FAILURE_CHALLENGE_FAILED, "ドメイン認証", "validate", NULL,
+	  "apply again" },
 	{ "failure ca_rejected", 1, FAILURE_CA_REJECTED, "認証局", "certificate authority",
 	  "サポート", "support" },
 	{ "failure ca_error", 1, FAILURE_CA_ERROR, "認証局", "certificate authority", NULL,
@@ -245,14 +244,14 @@ int main(void)
 	size_t n = 0;
 
 	for (size_t i = 0; i < N(labels); i++)
-		tests[n++] = (struct CMUnitTest){ labels[i].name, test_label, NULL, NULL,
-						  &labels[i] };
+		tests[n++] =
+		    (struct CMUnitTest){ labels[i].name, test_label, NULL, NULL, &labels[i] };
 	for (size_t i = 0; i < N(texts); i++)
 		tests[n++] = (struct CMUnitTest){ texts[i].name, test_text, NULL, NULL, &texts[i] };
 	for (size_t i = 0; i < N(langs); i++)
 		tests[n++] = (struct CMUnitTest){ langs[i].name, test_lang, NULL, NULL, &langs[i] };
-	tests[n++] = (struct CMUnitTest){ "every value has words", test_every_value, NULL, NULL,
-					  NULL };
+	tests[n++] =
+	    (struct CMUnitTest){ "every value has words", test_every_value, NULL, NULL, NULL };
 	tests[n++] = (struct CMUnitTest){ "lang names", test_lang_names, NULL, NULL, NULL };
 	return _cmocka_run_group_tests("i18n", tests, n, NULL, NULL);
 }

@@ -264,6 +264,7 @@ static int read_all(jsonl_reader_t *r, char *out, size_t size, struct cd_err *er
 		used += (size_t)snprintf(out + used, size - used, "%s%lu:%s", used ? " " : "",
 					 rec.line, text);
 		free(text);
+		json_decref(rec.obj);
 		assert_true(used < size);
 	}
 	return rc;
@@ -296,8 +297,10 @@ static int check_read_case(const struct read_case *c, size_t chunk)
 			    chunk, err.msg, c->msg);
 		bad = 1;
 	}
+	rec.obj = json_object(); /* a stale pointer: the reader overwrites it, never frees it */
+	json_decref(rec.obj);
 	rc = jsonl_next(r, &rec, &again);
-	if (rc != c->rc || (rc < 0 && strcmp(again.msg, err.msg) != 0)) {
+	if (rc != c->rc || (rc < 0 && strcmp(again.msg, err.msg) != 0) || rec.obj != NULL) {
 		print_error("case '%s' (chunk %zu): second call gave %d (%s)\n", c->name, chunk, rc,
 			    again.msg);
 		bad = 1;
@@ -368,6 +371,7 @@ static void test_keys_table(void **state)
 				    rc ? err.msg : "", c->msg ? c->msg : "ok");
 			bad++;
 		}
+		json_decref(rec.obj);
 		jsonl_close(r);
 	}
 	assert_int_equal(bad, 0);
@@ -436,6 +440,7 @@ static void test_string_table(void **state)
 	}
 	assert_int_equal(jsonl_get_string(&rec, "email", true, &(const char *){ NULL }, NULL, &err),
 			 0);
+	json_decref(rec.obj);
 	jsonl_close(r);
 	assert_int_equal(bad, 0);
 }
@@ -489,6 +494,7 @@ static void test_big_line(void **state)
 	r = jsonl_open_fd(fd, NULL, &err);
 	assert_non_null(r);
 	assert_int_equal(jsonl_next(r, &rec, &err), 1);
+	json_decref(rec.obj);
 	assert_int_equal(jsonl_next(r, &rec, &err), -CD_ELIMIT);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	assert_string_equal(err.msg, "line 2: line longer than 1048576 bytes");
@@ -518,16 +524,17 @@ static void test_open_path(void **state)
 	r = jsonl_open_path(path, NULL, &err);
 	assert_non_null(r);
 	assert_int_equal(jsonl_next(r, &rec, &err), 1);
-	json_incref(rec.obj); /* kept past the next call */
 	{
-		json_t *kept = rec.obj;
+		json_t *first = rec.obj; /* ours: still valid after the next call */
 
 		assert_int_equal(jsonl_next(r, &rec, &err), 1);
 		assert_int_equal(rec.line, 3);
 		assert_int_equal(jsonl_get_string(&rec, "fqdn", true, &fqdn, NULL, &err), 0);
 		assert_string_equal(fqdn, "b.jp");
-		assert_string_equal(json_string_value(json_object_get(kept, "fqdn")), "example.jp");
-		json_decref(kept);
+		assert_string_equal(json_string_value(json_object_get(first, "fqdn")),
+				    "example.jp");
+		json_decref(first);
+		json_decref(rec.obj);
 	}
 	assert_int_equal(jsonl_next(r, &rec, &err), 0);
 	jsonl_close(r);
