@@ -19,7 +19,7 @@ struct cli {
 	store_t *st;
 	struct secretbox *box;
 	const char *timezone; /* the provider's zone, checked at start */
-	int64_t now;          /* the clock, read once per command */
+	int64_t now;	      /* the clock, read once per command */
 	char actor[160];      /* "operator:<login name>" for events */
 };
 

@@ -23,11 +23,11 @@ static int wants_help(int argc, char **argv, const char *text)
 }
 
 static const char INIT_HELP[] =
-	"usage: certdesk init [--rotate-key]\n\n"
-	"Creates the master key file ([secrets] master_key_file, mode 0600; an existing\n"
-	"file is never overwritten) and the store ([store] url) with its schema.\n\n"
-	"  --rotate-key  add a new master key, re-seal every secret in the store under\n"
-	"                it, then drop the old keys from the file\n";
+    "usage: certdesk init [--rotate-key]\n\n"
+    "Creates the master key file ([secrets] master_key_file, mode 0600; an existing\n"
+    "file is never overwritten) and the store ([store] url) with its schema.\n\n"
+    "  --rotate-key  add a new master key, re-seal every secret in the store under\n"
+    "                it, then drop the old keys from the file\n";
 
 static int rotate_key(struct cli *c, const char *path)
 {
@@ -47,11 +47,11 @@ static int rotate_key(struct cli *c, const char *path)
 	if (!rc)
 		rc = secretbox_drop_old(path, secretbox_active_kid(box), &err);
 	if (!rc)
-		rc = store_event_add(c->st,
-				     &(struct store_event){ .at = c->now,
-							    .actor = c->actor,
-							    .kind = "secrets.rotate" },
-				     &err);
+		rc =
+		    store_event_add(c->st,
+				    &(struct store_event){
+					.at = c->now, .actor = c->actor, .kind = "secrets.rotate" },
+				    &err);
 	if (rc) {
 		secretbox_free(box);
 		return cli_fail(&err);
@@ -102,9 +102,9 @@ int cmd_init(struct cli *c, int argc, char **argv)
 }
 
 static const char MIGRATE_HELP[] =
-	"usage: certdesk migrate\n\n"
-	"Applies the schema migrations this version of certdesk has and the store lacks,\n"
-	"each in its own transaction. Safe to run again.\n";
+    "usage: certdesk migrate\n\n"
+    "Applies the schema migrations this version of certdesk has and the store lacks,\n"
+    "each in its own transaction. Safe to run again.\n";
 
 int cmd_migrate(struct cli *c, int argc, char **argv)
 {
@@ -127,10 +127,10 @@ int cmd_migrate(struct cli *c, int argc, char **argv)
 }
 
 static const char DOCTOR_HELP[] =
-	"usage: certdesk doctor\n\n"
-	"Checks the config file, the provider's time zone, the master key file (and its\n"
-	"mode), the store and its schema, and says what is wrong in plain words.\n"
-	"Exits 0 when everything is fine, 1 otherwise.\n";
+    "usage: certdesk doctor\n\n"
+    "Checks the config file, the provider's time zone, the master key file (and its\n"
+    "mode), the store and its schema, and says what is wrong in plain words.\n"
+    "Exits 0 when everything is fine, 1 otherwise.\n";
 
 struct doctor {
 	int problems;
@@ -158,7 +158,7 @@ int cmd_doctor(struct cli *c, int argc, char **argv)
 		return cli_usage("doctor", "unexpected argument '%s'", argv[1]);
 
 	printf("config: %s\n", cd_config_path(c->cfg) ? cd_config_path(c->cfg)
-						       : "(none: every setting at its default)");
+						      : "(none: every setting at its default)");
 	cd_config_check(c->cfg, doctor_problem, &d);
 	if (cd_tz_check(c->timezone, &err) != 0)
 		doctor_problem(err.msg, &d);

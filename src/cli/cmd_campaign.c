@@ -22,22 +22,22 @@
 #include "util/fileio.h"
 
 #define MAX_PRODUCTS 16
-#define MAX_SERIALS 10000000
+#define MAX_SERIALS  10000000
 
 static const char CAMPAIGN_HELP[] =
-	"usage: certdesk campaign create --name N (--issuer DN | --issuer-cert FILE |\n"
-	"                                 --serials FILE) [--issued-from DATE]\n"
-	"                                 [--issued-to DATE] [--product P]...\n"
-	"                                 --deadline DATE [--revocation-date DATE] [--dry-run]\n"
-	"       certdesk campaign list\n"
-	"       certdesk campaign show ID|NAME\n\n"
-	"create marks the affected certificates: issued by the issuer (an RFC 4514 DN such\n"
-	"as 'CN=JPRS Domain Validation Authority - G3,O=...,C=JP', compared as X.509\n"
-	"names are; or the issuing CA certificate, matched by name and key identifier),\n"
-	"or listed by serial in FILE (one hex serial a line, colons allowed, '#' comments);\n"
-	"issued on or between the two UTC dates; of the given products; and still valid.\n"
-	"--deadline is the customers' date, --revocation-date the CA's hard one (days in\n"
-	"the provider's time zone). --dry-run prints the counts and changes nothing.\n";
+    "usage: certdesk campaign create --name N (--issuer DN | --issuer-cert FILE |\n"
+    "                                 --serials FILE) [--issued-from DATE]\n"
+    "                                 [--issued-to DATE] [--product P]...\n"
+    "                                 --deadline DATE [--revocation-date DATE] [--dry-run]\n"
+    "       certdesk campaign list\n"
+    "       certdesk campaign show ID|NAME\n\n"
+    "create marks the affected certificates: issued by the issuer (an RFC 4514 DN such\n"
+    "as 'CN=JPRS Domain Validation Authority - G3,O=...,C=JP', compared as X.509\n"
+    "names are; or the issuing CA certificate, matched by name and key identifier),\n"
+    "or listed by serial in FILE (one hex serial a line, colons allowed, '#' comments);\n"
+    "issued on or between the two UTC dates; of the given products; and still valid.\n"
+    "--deadline is the customers' date, --revocation-date the CA's hard one (days in\n"
+    "the provider's time zone). --dry-run prints the counts and changes nothing.\n";
 
 struct counts {
 	struct cli *c;
@@ -233,8 +233,8 @@ static int read_serials(const char *path, char ***out, size_t *n, struct cd_err 
 			}
 			if (*n == cap) {
 				cap = cap ? cap * 2 : 256;
-				char **nl2 = cap <= MAX_SERIALS ? realloc(list, cap * sizeof(*list))
-								: NULL;
+				char **nl2 =
+				    cap <= MAX_SERIALS ? realloc(list, cap * sizeof(*list)) : NULL;
 				if (!nl2) {
 					rc = cd_err_set(err, CD_ELIMIT, false,
 							"%s: too many serials", path);
@@ -332,8 +332,8 @@ static int create(struct cli *c, const struct create_args *a)
 			goto out;
 		}
 		im.hex = calloc(1, sizeof(*im.hex));
-		if (!im.hex || !(im.hex[0] = to_hex(ic.items[0].subject_der,
-						    ic.items[0].subject_der_len))) {
+		if (!im.hex ||
+		    !(im.hex[0] = to_hex(ic.items[0].subject_der, ic.items[0].subject_der_len))) {
 			rc = cd_err_set(&err, CD_ENOMEM, false, "out of memory");
 			goto out;
 		}
@@ -395,7 +395,8 @@ static int create(struct cli *c, const struct create_args *a)
 	rc = store_campaign_create(c->st, &camp, &f, &err);
 	if (!rc)
 		rc = store_event_add(c->st,
-				     &(struct store_event){ .at = c->now, .actor = c->actor,
+				     &(struct store_event){ .at = c->now,
+							    .actor = c->actor,
 							    .kind = "campaign.create",
 							    .campaign_id = camp.campaign_id,
 							    .detail = crit_text },
@@ -487,15 +488,33 @@ int cmd_campaign(struct cli *c, int argc, char **argv)
 
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (opt) {
-		case 'n': a.name = optarg; break;
-		case 'i': a.issuer = optarg; break;
-		case 'I': a.issuer_cert = optarg; break;
-		case 's': a.serials = optarg; break;
-		case 'f': a.from = optarg; break;
-		case 't': a.to = optarg; break;
-		case 'd': a.deadline = optarg; break;
-		case 'r': a.revocation = optarg; break;
-		case 'D': a.dry_run = true; break;
+		case 'n':
+			a.name = optarg;
+			break;
+		case 'i':
+			a.issuer = optarg;
+			break;
+		case 'I':
+			a.issuer_cert = optarg;
+			break;
+		case 's':
+			a.serials = optarg;
+			break;
+		case 'f':
+			a.from = optarg;
+			break;
+		case 't':
+			a.to = optarg;
+			break;
+		case 'd':
+			a.deadline = optarg;
+			break;
+		case 'r':
+			a.revocation = optarg;
+			break;
+		case 'D':
+			a.dry_run = true;
+			break;
 		case 'p':
 			if (a.nproducts == MAX_PRODUCTS)
 				return cli_usage("campaign", "too many --product");

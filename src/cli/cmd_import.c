@@ -21,26 +21,26 @@
 #include "util/jsonl.h"
 #include "util/progress.h"
 
-#define MAX_COLUMNS 16
+#define MAX_COLUMNS  16
 #define MAX_REPORTED 20
 
 static const char IMPORT_HELP[] =
-	"usage: certdesk import KIND FILE [--format csv|jsonl] [--skip-bad]\n"
-	"       certdesk import installed --server NAME DIR\n\n"
-	"Imports the provider's inventory (README: 'The inventory'). KIND is members,\n"
-	"servers, sites, settings or certificates; FILE is CSV with a header row or JSON\n"
-	"Lines with the same field names (chosen by the extension .csv / .jsonl, or by\n"
-	"--format). A file with a bad row imports nothing and the error names the file,\n"
-	"the line and the field; --skip-bad imports the good rows and lists the others.\n"
-	"Importing the same file again changes nothing.\n\n"
-	"'import installed' records what the hosting server NAME has installed: every\n"
-	"certificate file under DIR (fullchain files; keys and other files are skipped).\n";
+    "usage: certdesk import KIND FILE [--format csv|jsonl] [--skip-bad]\n"
+    "       certdesk import installed --server NAME DIR\n\n"
+    "Imports the provider's inventory (README: 'The inventory'). KIND is members,\n"
+    "servers, sites, settings or certificates; FILE is CSV with a header row or JSON\n"
+    "Lines with the same field names (chosen by the extension .csv / .jsonl, or by\n"
+    "--format). A file with a bad row imports nothing and the error names the file,\n"
+    "the line and the field; --skip-bad imports the good rows and lists the others.\n"
+    "Importing the same file again changes nothing.\n\n"
+    "'import installed' records what the hosting server NAME has installed: every\n"
+    "certificate file under DIR (fullchain files; keys and other files are skipped).\n";
 
 struct source {
 	csv_reader_t *csv;
 	jsonl_reader_t *jsonl;
 	int col[MAX_COLUMNS]; /* CSV: column of each field, -1 when absent */
-	size_t width;         /* CSV: fields in the header */
+	size_t width;	      /* CSV: fields in the header */
 };
 
 struct report {
@@ -194,8 +194,8 @@ static int import_file(struct cli *c, const struct import_kind *k, const char *p
 
 	for (int i = 0; i < MAX_COLUMNS; i++)
 		src.col[i] = -1;
-	rc = cd_config_get_int(c->cfg, "import", "max_pem_bytes", 1024, 1L << 32,
-			       &x.max_pem_bytes, &err);
+	rc = cd_config_get_int(c->cfg, "import", "max_pem_bytes", 1024, 1L << 32, &x.max_pem_bytes,
+			       &err);
 	if (rc)
 		goto out;
 	cd_path_dir(path, x.dir, sizeof(x.dir));
@@ -257,10 +257,11 @@ static int import_file(struct cli *c, const struct import_kind *k, const char *p
 	}
 	snprintf(detail, sizeof(detail), "%s %.200s: %lu rows, %lu changed, %lu skipped", k->name,
 		 path, rep.rows, rep.changed, rep.bad);
-	rc = store_event_add(c->st,
-			     &(struct store_event){ .at = c->now, .actor = c->actor,
-						    .kind = "import", .detail = detail },
-			     &err);
+	rc = store_event_add(
+	    c->st,
+	    &(struct store_event){
+		.at = c->now, .actor = c->actor, .kind = "import", .detail = detail },
+	    &err);
 	if (!rc)
 		rc = store_commit(c->st, &err);
 	in_tx = false;
@@ -283,8 +284,10 @@ out:
 int cmd_import(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "format", required_argument, NULL, 'f' }, { "skip-bad", no_argument, NULL, 's' },
-		{ "server", required_argument, NULL, 'S' }, { "help", no_argument, NULL, 'h' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "skip-bad", no_argument, NULL, 's' },
+		{ "server", required_argument, NULL, 'S' },
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *format = NULL, *server = NULL;
@@ -313,7 +316,8 @@ int cmd_import(struct cli *c, int argc, char **argv)
 		}
 	}
 	if (argc - optind != 2)
-		return cli_usage("import", "give a KIND and a FILE (or: installed --server NAME DIR)");
+		return cli_usage("import",
+				 "give a KIND and a FILE (or: installed --server NAME DIR)");
 	if (cli_store(c, true, &err) != 0)
 		return cli_fail(&err);
 	if (strcmp(argv[optind], "installed") == 0) {
@@ -326,8 +330,8 @@ int cmd_import(struct cli *c, int argc, char **argv)
 	k = import_kind_find(argv[optind]);
 	if (!k) {
 		import_kinds_names(kinds, sizeof(kinds));
-		return cli_usage("import", "unknown kind '%s' (one of: %s, installed)", argv[optind],
-				 kinds);
+		return cli_usage("import", "unknown kind '%s' (one of: %s, installed)",
+				 argv[optind], kinds);
 	}
 	return import_file(c, k, argv[optind + 1], format, skip_bad);
 }

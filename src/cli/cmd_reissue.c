@@ -10,11 +10,11 @@
 #include "cli/cli.h"
 
 static const char REISSUE_HELP[] =
-	"usage: certdesk reissue --certificate ID\n\n"
-	"Queues a reissue of the certificate as an operator, whatever its status (the\n"
-	"portal only offers it for 'reissue'). The order is recorded with your login name\n"
-	"and counts in the certificate's campaign when it has one. A certificate with an\n"
-	"open order gets no second one.\n";
+    "usage: certdesk reissue --certificate ID\n\n"
+    "Queues a reissue of the certificate as an operator, whatever its status (the\n"
+    "portal only offers it for 'reissue'). The order is recorded with your login name\n"
+    "and counts in the certificate's campaign when it has one. A certificate with an\n"
+    "open order gets no second one.\n";
 
 int cmd_reissue(struct cli *c, int argc, char **argv)
 {

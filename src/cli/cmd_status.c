@@ -15,12 +15,12 @@
 #include "util/cdtime.h"
 
 static const char STATUS_HELP[] =
-	"usage: certdesk status --member ID [--lang ja|en] [--json]\n\n"
-	"Prints every certificate of the member with its status (reissue, not needed,\n"
-	"in progress, not possible) and, for 'not possible', every reason and what to\n"
-	"do: the same as the portal shows. The language defaults to the member's.\n"
-	"--json prints an array of objects (certificate_id, common_name, product, status,\n"
-	"reason, reasons, stage, ...); reason is null unless the status is impossible.\n";
+    "usage: certdesk status --member ID [--lang ja|en] [--json]\n\n"
+    "Prints every certificate of the member with its status (reissue, not needed,\n"
+    "in progress, not possible) and, for 'not possible', every reason and what to\n"
+    "do: the same as the portal shows. The language defaults to the member's.\n"
+    "--json prints an array of objects (certificate_id, common_name, product, status,\n"
+    "reason, reasons, stage, ...); reason is null unless the status is impossible.\n";
 
 struct status_run {
 	struct cli *c;
@@ -71,8 +71,10 @@ static int show_json(const struct store_cert_view *v, const struct eligibility *
 			json_t *ro = json_object();
 
 			json_object_set_new(ro, "reason", json_string(cert_reason_name(bit)));
-			json_object_set_new(ro, "text", json_string(i18n_reason_text(bit, r->lang)));
-			json_object_set_new(ro, "todo", json_string(i18n_reason_todo(bit, r->lang)));
+			json_object_set_new(ro, "text",
+					    json_string(i18n_reason_text(bit, r->lang)));
+			json_object_set_new(ro, "todo",
+					    json_string(i18n_reason_todo(bit, r->lang)));
 			json_array_append_new(reasons, ro);
 		}
 	cd_time_format_utc(v->not_before, nb);
@@ -89,22 +91,23 @@ static int show_json(const struct store_cert_view *v, const struct eligibility *
 	json_object_set_new(o, "not_after", v->not_after ? json_string(na) : json_null());
 	json_object_set_new(o, "term_end", json_string(v->term_end));
 	json_object_set_new(o, "status", json_string(cert_status_name(e->status)));
-	json_object_set_new(o, "status_label",
-			    json_string(i18n_status_label(e->status, r->lang)));
-	json_object_set_new(o, "reason", e->status == CERT_STATUS_IMPOSSIBLE
-						 ? json_string(cert_reason_name(e->reason))
-						 : json_null());
+	json_object_set_new(o, "status_label", json_string(i18n_status_label(e->status, r->lang)));
+	json_object_set_new(o, "reason",
+			    e->status == CERT_STATUS_IMPOSSIBLE
+				? json_string(cert_reason_name(e->reason))
+				: json_null());
 	json_object_set_new(o, "reasons", reasons);
-	json_object_set_new(o, "stage", e->status == CERT_STATUS_IN_PROGRESS
-						? json_string(order_state_name(e->stage))
-						: json_null());
+	json_object_set_new(o, "stage",
+			    e->status == CERT_STATUS_IN_PROGRESS
+				? json_string(order_state_name(e->stage))
+				: json_null());
 	json_object_set_new(o, "campaign_id",
 			    e->campaign_id ? json_integer(e->campaign_id) : json_null());
 	json_object_set_new(o, "deadline", e->campaign_id ? json_string(dl) : json_null());
 	json_object_set_new(o, "last_failure",
 			    e->last_failure != FAILURE_NONE
-				    ? json_string(failure_code_name(e->last_failure))
-				    : json_null());
+				? json_string(failure_code_name(e->last_failure))
+				: json_null());
 	if (e->last_failure != FAILURE_NONE) {
 		json_object_set_new(o, "last_failure_text",
 				    json_string(i18n_failure_text(e->last_failure, r->lang)));
@@ -136,16 +139,13 @@ static void show_text(const struct store_cert_view *v, const struct eligibility 
 	if (e->status == CERT_STATUS_IMPOSSIBLE)
 		for (unsigned bit = 1; bit <= REASON_ALL_MASK; bit <<= 1)
 			if (e->reasons & bit) {
-				line(ja ? "理由" : "reason",
-				       i18n_reason_text(bit, r->lang));
-				line(ja ? "対応" : "what to do",
-				       i18n_reason_todo(bit, r->lang));
+				line(ja ? "理由" : "reason", i18n_reason_text(bit, r->lang));
+				line(ja ? "対応" : "what to do", i18n_reason_todo(bit, r->lang));
 			}
 	if (e->last_failure != FAILURE_NONE && e->status != CERT_STATUS_IMPOSSIBLE) {
 		line(ja ? "前回の失敗" : "last failure",
-		       i18n_failure_text(e->last_failure, r->lang));
-		line(ja ? "対応" : "what to do",
-		       i18n_failure_todo(e->last_failure, r->lang));
+		     i18n_failure_text(e->last_failure, r->lang));
+		line(ja ? "対応" : "what to do", i18n_failure_todo(e->last_failure, r->lang));
 	}
 }
 
@@ -165,8 +165,10 @@ static int each_cert(const struct store_cert_view *v, void *arg)
 int cmd_status(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "member", required_argument, NULL, 'm' }, { "lang", required_argument, NULL, 'l' },
-		{ "json", no_argument, NULL, 'j' },         { "help", no_argument, NULL, 'h' },
+		{ "member", required_argument, NULL, 'm' },
+		{ "lang", required_argument, NULL, 'l' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct status_run r = { .c = c };

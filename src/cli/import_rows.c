@@ -26,7 +26,7 @@
 #define PW_MEMLIMIT (19u * 1024u * 1024u)
 
 static int field_err(struct cd_err *err, const char *field, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static int field_err(struct cd_err *err, const char *field, const char *fmt, ...)
 {
@@ -86,8 +86,7 @@ static int check_email(const char *v, struct cd_err *err)
 	return 0;
 }
 
-static int check_dup(struct import_ctx *x, const char *field, const char *key,
-		     struct cd_err *err)
+static int check_dup(struct import_ctx *x, const char *field, const char *key, struct cd_err *err)
 {
 	int r = strset_add(x->seen, key);
 
@@ -108,8 +107,7 @@ static int norm_name(const char *field, const char *v, unsigned flags, char out[
 	return rc;
 }
 
-static int need_member(struct import_ctx *x, const char *field, const char *id,
-		       struct cd_err *err)
+static int need_member(struct import_ctx *x, const char *field, const char *id, struct cd_err *err)
 {
 	bool found;
 	int rc = store_member_exists(x->c->st, id, &found, err);
@@ -117,8 +115,8 @@ static int need_member(struct import_ctx *x, const char *field, const char *id,
 	if (rc)
 		return rc;
 	if (!found)
-		return field_err(err, field,
-				 "unknown member '%s' (import the members file first)", id);
+		return field_err(err, field, "unknown member '%s' (import the members file first)",
+				 id);
 	return 0;
 }
 
@@ -152,13 +150,13 @@ static int term_last_second(struct import_ctx *x, const struct cd_date *end, int
 static const char *const MEMBER_REQ[] = { "member_id", "email", "display_name", "locale", NULL };
 static const char *const MEMBER_OPT[] = { "password", "password_hash", NULL };
 
-static int row_member(struct import_ctx *x, const char *const *v, int *changed,
-		      struct cd_err *err)
+static int row_member(struct import_ctx *x, const char *const *v, int *changed, struct cd_err *err)
 {
 	const char *pw = v[4], *phc = v[5];
 	char hash[crypto_pwhash_STRBYTES];
-	struct store_member m = { .member_id = v[0], .email = v[1], .display_name = v[2],
-				  .locale = v[3] };
+	struct store_member m = {
+		.member_id = v[0], .email = v[1], .display_name = v[2], .locale = v[3]
+	};
 	int rc;
 
 	if ((rc = check_ident("member_id", v[0], err)) || (rc = check_email(v[1], err)) ||
@@ -221,10 +219,12 @@ static int parse_port(const char *field, const char *v, int def, int *out, struc
 	return 0;
 }
 
-static int row_server(struct import_ctx *x, const char *const *v, int *changed,
-		      struct cd_err *err)
+static int row_server(struct import_ctx *x, const char *const *v, int *changed, struct cd_err *err)
 {
-	struct store_server s = { .server = v[0], .ipv4 = v[1], .ipv6 = v[2], .state = v[3],
+	struct store_server s = { .server = v[0],
+				  .ipv4 = v[1],
+				  .ipv6 = v[2],
+				  .state = v[3],
 				  .driver = v[4] ? v[4] : "nginx" };
 	unsigned char addr[16];
 	enum server_state state;
@@ -272,14 +272,14 @@ static int row_site(struct import_ctx *x, const char *const *v, int *changed, st
 	if ((rc = store_server_exists(x->c->st, v[2], &found, err)))
 		return rc;
 	if (!found)
-		return field_err(err, "server", "unknown server '%s' (import the servers file first)",
-				 v[2]);
+		return field_err(err, "server",
+				 "unknown server '%s' (import the servers file first)", v[2]);
 	if ((rc = check_dup(x, "fqdn", fqdn, err)))
 		return rc;
-	return store_site_upsert(x->c->st,
-				 &(struct store_site){ .fqdn = fqdn, .member_id = v[1],
-						       .server = v[2], .state = v[3] },
-				 x->c->now, changed, err);
+	return store_site_upsert(
+	    x->c->st,
+	    &(struct store_site){ .fqdn = fqdn, .member_id = v[1], .server = v[2], .state = v[3] },
+	    x->c->now, changed, err);
 }
 
 /* --- pending SSL settings ------------------------------------------------ */
@@ -301,8 +301,7 @@ static int parse_when(struct import_ctx *x, const char *field, const char *v, in
 	return 0;
 }
 
-static int row_setting(struct import_ctx *x, const char *const *v, int *changed,
-		       struct cd_err *err)
+static int row_setting(struct import_ctx *x, const char *const *v, int *changed, struct cd_err *err)
 {
 	char fqdn[NAME_MAX_LEN + 1], cn[NAME_MAX_LEN + 1], key[2 * NAME_MAX_LEN + 2];
 	int64_t at;
@@ -316,8 +315,8 @@ static int row_setting(struct import_ctx *x, const char *const *v, int *changed,
 	if ((rc = check_dup(x, "fqdn", key, err)))
 		return rc;
 	return store_setting_upsert(
-		x->c->st, &(struct store_setting){ .fqdn = fqdn, .common_name = cn, .created_at = at },
-		changed, err);
+	    x->c->st, &(struct store_setting){ .fqdn = fqdn, .common_name = cn, .created_at = at },
+	    changed, err);
 }
 
 /* --- certificates -------------------------------------------------------- */
@@ -429,8 +428,8 @@ oom:
 	return cd_err_set(err, CD_ENOMEM, false, "out of memory");
 }
 
-static const char *const CERT_REQ[] = { "certificate_id", "member_id", "product", "common_name",
-					"term_start", "term_end", "pem_file", NULL };
+static const char *const CERT_REQ[] = { "certificate_id", "member_id", "product",  "common_name",
+					"term_start",	  "term_end",  "pem_file", NULL };
 
 /* pem_file is relative to the CSV and may not leave its directory. */
 static int pem_path(struct import_ctx *x, const char *rel, char *out, size_t outsz,
@@ -545,19 +544,26 @@ static int row_certificate(struct import_ctx *x, const char *const *v, int *chan
 		goto out;
 	}
 	hex(leaf->issuer_der, leaf->issuer_der_len, der_hex);
-	rc = store_certificate_import(
-		x->c->st,
-		&(struct store_certificate){ .certificate_id = v[0], .member_id = v[1],
-					     .product = prod->code, .common_name = cn,
-					     .term_start = v[4], .term_end = v[5],
-					     .term_end_at = term_end_at },
-		&(struct store_issuance){ .source = "import", .issuer_dn = leaf->issuer_dn,
-					  .issuer_der_hex = der_hex, .aki = leaf->aki,
-					  .serial = leaf->serial, .sha256 = leaf->sha256,
-					  .sans = sans, .key_type = leaf->key_type,
-					  .chain_pem = leaf->pem, .not_before = leaf->not_before,
-					  .not_after = leaf->not_after },
-		x->c->now, changed, err);
+	rc = store_certificate_import(x->c->st,
+				      &(struct store_certificate){ .certificate_id = v[0],
+								   .member_id = v[1],
+								   .product = prod->code,
+								   .common_name = cn,
+								   .term_start = v[4],
+								   .term_end = v[5],
+								   .term_end_at = term_end_at },
+				      &(struct store_issuance){ .source = "import",
+								.issuer_dn = leaf->issuer_dn,
+								.issuer_der_hex = der_hex,
+								.aki = leaf->aki,
+								.serial = leaf->serial,
+								.sha256 = leaf->sha256,
+								.sans = sans,
+								.key_type = leaf->key_type,
+								.chain_pem = leaf->pem,
+								.not_before = leaf->not_before,
+								.not_after = leaf->not_after },
+				      x->c->now, changed, err);
 out:
 	free(der_hex);
 	free(sans);
@@ -600,7 +606,7 @@ struct scan {
 	long max_pem_bytes;
 	strset_t *names; /* name -> index into rows */
 	struct store_installed *rows;
-	char **owned;    /* strings the rows point to */
+	char **owned; /* strings the rows point to */
 	size_t n, cap, nowned, files, skipped;
 };
 
@@ -788,11 +794,12 @@ int import_installed(struct cli *c, const char *server, const char *dir, struct 
 	if (!rc) {
 		rc = store_installed_replace(c->st, server, s.rows, s.n, c->now, &changed, err);
 		if (!rc)
-			rc = store_event_add(
-				c->st,
-				&(struct store_event){ .at = c->now, .actor = c->actor,
-						       .kind = "import.installed", .detail = server },
-				err);
+			rc = store_event_add(c->st,
+					     &(struct store_event){ .at = c->now,
+								    .actor = c->actor,
+								    .kind = "import.installed",
+								    .detail = server },
+					     err);
 		if (!rc)
 			rc = store_commit(c->st, err);
 		else

@@ -100,11 +100,15 @@ ASN1_SEQUENCE(CD_RSAPUB) = {
 	ASN1_SIMPLE(CD_RSAPUB, e, ASN1_INTEGER),
 } static_ASN1_SEQUENCE_END(CD_RSAPUB)
 
-/* Everything one parse shares: the digest, the DER scratch buffer. */
+/* Everything one parse shares: the digest, the DER scratch buffer, and the
+ * last issuer name (leaves in one bundle mostly share their issuer). */
 struct scan {
 	EVP_MD *sha256;
 	unsigned char *der;
 	size_t dercap;
+	unsigned char *issuer_der;
+	size_t issuer_der_len;
+	char *issuer_dn;
 	struct cd_err *err;
 };
 
@@ -305,7 +309,10 @@ static int sans_of(const GENERAL_NAMES *gens, struct certinfo *ci, struct cd_err
 	return 0;
 }
 
-static int name_of(const X509_NAME *name, char **text, unsigned char **der, size_t *derlen)
+/* Copies a name's DER and RFC 4514 text; cache (may be NULL) remembers the
+ * last name formatted, to skip formatting the same issuer again. */
+static int name_of(const X509_NAME *name, struct scan *cache, char **text, unsigned char **der,
+		   size_t *derlen)
 {
 	const unsigned char *p;
 	size_t n;
@@ -313,11 +320,34 @@ static int name_of(const X509_NAME *name, char **text, unsigned char **der, size
 	if (!X509_NAME_get0_der(name, &p, &n))
 		return -1;
 	*der = malloc(n ? n : 1);
-	*text = dn_format(name);
-	if (!*der || !*text)
+	if (!*der)
 		return -1;
 	memcpy(*der, p, n);
 	*derlen = n;
+	if (cache && cache->issuer_dn && cache->issuer_der_len == n &&
+	    memcmp(cache->issuer_der, p, n) == 0) {
+		*text = strdup(cache->issuer_dn);
+		return *text ? 0 : -1;
+	}
+	*text = dn_format(name);
+	if (!*text)
+		return -1;
+	if (cache) {
+		unsigned char *d = malloc(n ? n : 1);
+		char *t = strdup(*text);
+
+		if (!d || !t) { /* the cache is only an optimisation */
+			free(d);
+			free(t);
+			return 0;
+		}
+		memcpy(d, p, n);
+		free(cache->issuer_der);
+		free(cache->issuer_dn);
+		cache->issuer_der = d;
+		cache->issuer_der_len = n;
+		cache->issuer_dn = t;
+	}
 	return 0;
 }
 
@@ -499,8 +529,9 @@ static int facts_of(struct scan *sc, const CD_CERT *cert, const unsigned char *d
 		return cd_err_set(err, CD_ECRYPTO, false, "%s: SHA-256 failed", where);
 	hex_of(md, mdlen, ci->sha256);
 	subject_cn_of(tbs->subject, ci->subject_cn);
-	if (name_of(tbs->subject, &ci->subject_dn, &ci->subject_der, &ci->subject_der_len) != 0 ||
-	    name_of(tbs->issuer, &ci->issuer_dn, &ci->issuer_der, &ci->issuer_der_len) != 0)
+	if (name_of(tbs->subject, NULL, &ci->subject_dn, &ci->subject_der,
+		    &ci->subject_der_len) != 0 ||
+	    name_of(tbs->issuer, sc, &ci->issuer_dn, &ci->issuer_der, &ci->issuer_der_len) != 0)
 		return cd_err_set(err, CD_ENOMEM, false, "%s: cannot copy the names", where);
 	key_type_of(tbs->spki, ci->key_type);
 	ci->pem = pem_of(der, derlen, &ci->pem_len);
@@ -718,6 +749,8 @@ out:
 		certinfo_list_free(out);
 	EVP_MD_free(sc.sha256);
 	free(sc.der);
+	free(sc.issuer_der);
+	free(sc.issuer_dn);
 	return rc;
 }
 

@@ -288,10 +288,10 @@ numeric:
 static int parse_hex_value(struct parser *p, struct ava *a)
 {
 	size_t start = p->i, nhex;
-	unsigned char *der = NULL;
+	unsigned char *der = NULL, *u8 = NULL;
 	const unsigned char *q;
 	ASN1_TYPE *t = NULL;
-	int rc = 0;
+	int rc = 0, u8len;
 	const unsigned long strings = B_ASN1_NUMERICSTRING | B_ASN1_PRINTABLESTRING |
 				      B_ASN1_T61STRING | B_ASN1_IA5STRING |
 				      B_ASN1_UNIVERSALSTRING | B_ASN1_BMPSTRING |
@@ -319,13 +319,12 @@ static int parse_hex_value(struct parser *p, struct ava *a)
 		rc = fail(p, start, CD_EINVAL, "hex value is not a string type");
 		goto out;
 	}
-	if (t->value.asn1_string->length == 0) {
-		rc = fail(p, start, CD_EINVAL, "hex value is empty");
-		goto out;
-	}
-	if (memchr(t->value.asn1_string->data, 0, (size_t)t->value.asn1_string->length) &&
-	    t->type != V_ASN1_BMPSTRING && t->type != V_ASN1_UNIVERSALSTRING) {
-		rc = fail(p, start, CD_EINVAL, "hex value holds a NUL byte");
+	/* As certdesk will print it: a valid string, not empty, without NUL. */
+	u8len = ASN1_STRING_to_UTF8(&u8, t->value.asn1_string);
+	if (u8len <= 0 || memchr(u8, 0, (size_t)u8len)) {
+		rc = fail(p, start, CD_EINVAL,
+			  u8len < 0 ? "hex value is not a valid string of its type" :
+			  u8len == 0 ? "hex value is empty" : "hex value holds a NUL character");
 		goto out;
 	}
 	a->type = t->type;
@@ -337,6 +336,7 @@ static int parse_hex_value(struct parser *p, struct ava *a)
 	}
 	memcpy(a->val, t->value.asn1_string->data, a->len);
 out:
+	OPENSSL_free(u8);
 	ASN1_TYPE_free(t);
 	free(der);
 	return rc;

@@ -28,10 +28,10 @@
 #include "util/err.h"
 
 enum cert_status {
-	CERT_STATUS_AVAILABLE,   /* 再発行: a Reissue button */
-	CERT_STATUS_NOT_NEEDED,  /* 再発行不要 */
+	CERT_STATUS_AVAILABLE,	 /* 再発行: a Reissue button */
+	CERT_STATUS_NOT_NEEDED,	 /* 再発行不要 */
 	CERT_STATUS_IN_PROGRESS, /* 再発行手続中 */
-	CERT_STATUS_IMPOSSIBLE,  /* 再発行不可: details show the reasons */
+	CERT_STATUS_IMPOSSIBLE,	 /* 再発行不可: details show the reasons */
 	CERT_STATUS_COUNT
 };
 
@@ -41,8 +41,8 @@ enum cert_reason {
 	REASON_SERVER_PROBLEM = 1u << 0,
 	REASON_FOREIGN_CERTIFICATE = 1u << 1,
 	REASON_NEW_SETTING = 1u << 2,
-	REASON_ORDER_FAILED = 1u << 3,  /* the last order failed and a retry cannot help */
-	REASON_CSR_REQUIRED = 1u << 4,  /* plain product: reissued through the CSR procedure */
+	REASON_ORDER_FAILED = 1u << 3, /* the last order failed and a retry cannot help */
+	REASON_CSR_REQUIRED = 1u << 4, /* plain product: reissued through the CSR procedure */
 };
 #define REASON_ALL_MASK 0x1fu
 
@@ -54,33 +54,33 @@ enum installed_state { INSTALLED_NONE, INSTALLED_THIS, INSTALLED_FOREIGN };
 /* One active campaign that targets the certificate. */
 struct campaign_target {
 	int64_t campaign_id;
-	int64_t deadline;  /* UTC instant of the customers' deadline */
-	bool reissued;     /* the targeted issuance was already replaced by a reissue */
+	int64_t deadline; /* UTC instant of the customers' deadline */
+	bool reissued;	  /* the targeted issuance was already replaced by a reissue */
 };
 
 struct cert_facts {
 	enum product_family family;
 	bool open_order;
-	enum order_state open_state;      /* when open_order */
+	enum order_state open_state; /* when open_order */
 	const struct campaign_target *targets;
 	size_t n_targets;
-	bool site_known;                  /* false: no site row for the common name */
+	bool site_known; /* false: no site row for the common name */
 	enum site_state site_state;
 	bool server_known;
 	enum server_state server_state;
 	enum installed_state installed;
 	bool pending_setting;
-	enum failure_code last_failure;   /* FAILURE_NONE unless the last order failed */
+	enum failure_code last_failure; /* FAILURE_NONE unless the last order failed */
 	bool last_failure_retryable;
 };
 
 struct eligibility {
 	enum cert_status status;
-	enum cert_reason reason;   /* the first matching reason when impossible, else NONE */
-	unsigned reasons;          /* every reason that applies (bits of enum cert_reason) */
-	enum order_state stage;    /* when in progress */
-	int64_t campaign_id;       /* the campaign it counts in (earliest deadline), 0 if none */
-	int64_t deadline;          /* that campaign's deadline */
+	enum cert_reason reason; /* the first matching reason when impossible, else NONE */
+	unsigned reasons;	 /* every reason that applies (bits of enum cert_reason) */
+	enum order_state stage;	 /* when in progress */
+	int64_t campaign_id;	 /* the campaign it counts in (earliest deadline), 0 if none */
+	int64_t deadline;	 /* that campaign's deadline */
 	enum failure_code last_failure; /* to show with what to fix, FAILURE_NONE if none */
 	bool last_failure_retryable;
 };

@@ -12,16 +12,16 @@
 enum failure_code {
 	FAILURE_NONE,
 	FAILURE_DNS_NOT_POINTING, /* A/AAAA of a name not among the server's addresses */
-	FAILURE_CAA_FORBIDS,      /* CAA does not allow the CA */
-	FAILURE_DNS_ERROR,        /* SERVFAIL, time-out: retryable */
-	FAILURE_SERVER_PROBLEM,   /* server or site not usable */
-	FAILURE_FOREIGN_CERT,     /* another certificate appeared on the site */
-	FAILURE_NEW_SETTING,      /* a new SSL setting appeared for the name */
+	FAILURE_CAA_FORBIDS,	  /* CAA does not allow the CA */
+	FAILURE_DNS_ERROR,	  /* SERVFAIL, time-out: retryable */
+	FAILURE_SERVER_PROBLEM,	  /* server or site not usable */
+	FAILURE_FOREIGN_CERT,	  /* another certificate appeared on the site */
+	FAILURE_NEW_SETTING,	  /* a new SSL setting appeared for the name */
 	FAILURE_CHALLENGE_FAILED, /* the CA could not validate the domain */
-	FAILURE_CA_REJECTED,      /* the CA refused the order (policy, rejectedIdentifier) */
-	FAILURE_CA_ERROR,         /* the CA failed or was unreachable: retryable */
-	FAILURE_INSTALL_FAILED,   /* test or reload failed; the old certificate serves */
-	FAILURE_VERIFY_FAILED,    /* the new certificate was not seen live */
+	FAILURE_CA_REJECTED,	  /* the CA refused the order (policy, rejectedIdentifier) */
+	FAILURE_CA_ERROR,	  /* the CA failed or was unreachable: retryable */
+	FAILURE_INSTALL_FAILED,	  /* test or reload failed; the old certificate serves */
+	FAILURE_VERIFY_FAILED,	  /* the new certificate was not seen live */
 	FAILURE_INTERNAL,
 	FAILURE_CODE_COUNT
 };

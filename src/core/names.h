@@ -14,7 +14,7 @@
 
 #include "util/err.h"
 
-#define NAME_MAX_LEN 253
+#define NAME_MAX_LEN   253
 #define NAME_LABEL_MAX 63
 
 enum name_flags {

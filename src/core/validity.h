@@ -23,11 +23,11 @@ int validity_sc081_cap_days(int64_t issuance);
 int validity_cap_days(int64_t issuance, int provider_cap_days);
 
 struct validity {
-	int64_t not_before;  /* = issuance */
-	int64_t not_after;   /* last second of validity, inclusive */
-	int cap_days;        /* the cap that applied */
-	bool capped;         /* the cap, not the term, decided not_after */
-	bool shortened;      /* ends before the old certificate did */
+	int64_t not_before; /* = issuance */
+	int64_t not_after;  /* last second of validity, inclusive */
+	int cap_days;	    /* the cap that applied */
+	bool capped;	    /* the cap, not the term, decided not_after */
+	bool shortened;	    /* ends before the old certificate did */
 };
 
 /* term_last_second: the instant of the term's last second; old_not_after the

@@ -12,27 +12,27 @@
 #include "store/store_priv.h"
 
 static const char SQL_CAMPAIGN_INSERT[] =
-	"INSERT INTO campaigns (name, criteria, deadline, deadline_at, revocation_date, "
-	"revocation_at, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
-	"RETURNING campaign_id";
+    "INSERT INTO campaigns (name, criteria, deadline, deadline_at, revocation_date, "
+    "revocation_at, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
+    "RETURNING campaign_id";
 
 /* One statement, run once per (issuer, serial, product) combination given;
  * an empty parameter means "no criterion". */
 static const char SQL_TARGETS_INSERT[] =
-	"INSERT INTO campaign_targets (campaign_id, certificate_id, issuance_id) "
-	"SELECT $1, c.certificate_id, i.issuance_id FROM certificates c "
-	"JOIN issuances i ON i.issuance_id = c.current_issuance_id "
-	"WHERE i.not_after > $2 "
-	"AND (CAST($3 AS BIGINT) = 0 OR i.not_before >= $3) "
-	"AND (CAST($4 AS BIGINT) = 0 OR i.not_before < $4) "
-	"AND (CAST($5 AS TEXT) = '' OR i.issuer_der = $5) "
-	"AND (CAST($6 AS TEXT) = '' OR i.aki = $6) "
-	"AND (CAST($7 AS TEXT) = '' OR i.serial = $7) "
-	"AND (CAST($8 AS TEXT) = '' OR c.product = $8) "
-	"ON CONFLICT (campaign_id, certificate_id) DO NOTHING";
+    "INSERT INTO campaign_targets (campaign_id, certificate_id, issuance_id) "
+    "SELECT $1, c.certificate_id, i.issuance_id FROM certificates c "
+    "JOIN issuances i ON i.issuance_id = c.current_issuance_id "
+    "WHERE i.not_after > $2 "
+    "AND (CAST($3 AS BIGINT) = 0 OR i.not_before >= $3) "
+    "AND (CAST($4 AS BIGINT) = 0 OR i.not_before < $4) "
+    "AND (CAST($5 AS TEXT) = '' OR i.issuer_der = $5) "
+    "AND (CAST($6 AS TEXT) = '' OR i.aki = $6) "
+    "AND (CAST($7 AS TEXT) = '' OR i.serial = $7) "
+    "AND (CAST($8 AS TEXT) = '' OR c.product = $8) "
+    "ON CONFLICT (campaign_id, certificate_id) DO NOTHING";
 
 static const char SQL_TARGETS_COUNT[] =
-	"SELECT COUNT(*) FROM campaign_targets WHERE campaign_id = $1";
+    "SELECT COUNT(*) FROM campaign_targets WHERE campaign_id = $1";
 
 static int count_targets(store_t *st, int64_t id, int64_t *out, struct cd_err *err)
 {
@@ -75,8 +75,8 @@ int store_campaign_create(store_t *st, struct store_campaign *c,
 	for (size_t a = 0; a < ni; a++)
 		for (size_t b = 0; b < ns; b++)
 			for (size_t p = 0; p < np; p++) {
-				rc = RUN(st, SQL_TARGETS_INSERT, err, "iiiitttt", c->campaign_id,
-					 f->now, f->issued_from, f->issued_to,
+				rc = RUN(st, SQL_TARGETS_INSERT, NULL, err, "iiiitttt",
+					 c->campaign_id, f->now, f->issued_from, f->issued_to,
 					 f->n_issuers ? f->issuer_der_hex[a] : "",
 					 f->aki ? f->aki : "", f->serials ? f->serials[b] : "",
 					 f->n_products ? f->products[p] : "");
@@ -88,14 +88,14 @@ int store_campaign_create(store_t *st, struct store_campaign *c,
 }
 
 static const char SQL_CAMPAIGN_BY_ID[] =
-	"SELECT campaign_id, name, criteria, deadline, deadline_at, revocation_date, "
-	"revocation_at, state, created_by, created_at FROM campaigns WHERE campaign_id = $1";
+    "SELECT campaign_id, name, criteria, deadline, deadline_at, revocation_date, "
+    "revocation_at, state, created_by, created_at FROM campaigns WHERE campaign_id = $1";
 static const char SQL_CAMPAIGN_BY_NAME[] =
-	"SELECT campaign_id, name, criteria, deadline, deadline_at, revocation_date, "
-	"revocation_at, state, created_by, created_at FROM campaigns WHERE name = $1";
+    "SELECT campaign_id, name, criteria, deadline, deadline_at, revocation_date, "
+    "revocation_at, state, created_by, created_at FROM campaigns WHERE name = $1";
 static const char SQL_CAMPAIGN_ALL[] =
-	"SELECT campaign_id, name, criteria, deadline, deadline_at, revocation_date, "
-	"revocation_at, state, created_by, created_at FROM campaigns ORDER BY campaign_id";
+    "SELECT campaign_id, name, criteria, deadline, deadline_at, revocation_date, "
+    "revocation_at, state, created_by, created_at FROM campaigns ORDER BY campaign_id";
 
 static void read_campaign(store_t *st, struct db_stmt *s, struct store_campaign *c)
 {
@@ -131,8 +131,8 @@ static int get_one(store_t *st, const char *sql, const char *fmt, const void *ke
 	if (rc == 0)
 		return fmt[0] == 'i' ? cd_err_set(err, CD_ENOTFOUND, false, "no campaign %lld",
 						  (long long)*(const int64_t *)key)
-				     : cd_err_set(err, CD_ENOTFOUND, false, "no campaign named '%s'",
-						  (const char *)key);
+				     : cd_err_set(err, CD_ENOTFOUND, false,
+						  "no campaign named '%s'", (const char *)key);
 	return count_targets(st, out->campaign_id, &out->targets, err);
 }
 
@@ -182,8 +182,8 @@ int store_campaign_each(store_t *st, int (*fn)(const struct store_campaign *c, v
 }
 
 static const char SQL_TARGETS_EACH[] =
-	"SELECT certificate_id FROM campaign_targets WHERE campaign_id = $1 "
-	"ORDER BY certificate_id";
+    "SELECT certificate_id FROM campaign_targets WHERE campaign_id = $1 "
+    "ORDER BY certificate_id";
 
 int store_campaign_targets_each(store_t *st, int64_t campaign_id,
 				int (*fn)(const char *certificate_id, void *arg), void *arg,
@@ -226,8 +226,8 @@ int store_campaign_targets_each(store_t *st, int64_t campaign_id,
 }
 
 static const char SQL_ISSUERS[] =
-	"SELECT i.issuer_der, MIN(i.issuer_dn), COUNT(*) FROM certificates c "
-	"JOIN issuances i ON i.issuance_id = c.current_issuance_id GROUP BY i.issuer_der";
+    "SELECT i.issuer_der, MIN(i.issuer_dn), COUNT(*) FROM certificates c "
+    "JOIN issuances i ON i.issuance_id = c.current_issuance_id GROUP BY i.issuer_der";
 
 int store_issuers_each(store_t *st,
 		       int (*fn)(const char *der_hex, const char *dn, int64_t count, void *arg),

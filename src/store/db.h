@@ -64,8 +64,7 @@ void db_cache_clear(struct db *db);
  *   t = text (const char *, NULL -> NULL), i = int64_t, b = bool, n = NULL.
  * Returns like step.
  */
-int db_bind_va(struct db *db, struct db_stmt *st, struct cd_err *err, const char *fmt,
-	       va_list ap);
+int db_bind_va(struct db *db, struct db_stmt *st, struct cd_err *err, const char *fmt, va_list ap);
 int db_run(struct db *db, struct db_stmt *st, struct cd_err *err, const char *fmt, ...);
 /* Steps again (further rows of a query). */
 int db_next(struct db *db, struct db_stmt *st, struct cd_err *err);

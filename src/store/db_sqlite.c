@@ -30,13 +30,13 @@ static int sq_err(struct db_sqlite *db, int rc, const char *what, struct cd_err 
 	int ext = sqlite3_extended_errcode(db->h);
 
 	rc &= 0xff; /* extended result codes are on: compare the primary code */
-	if (rc == SQLITE_CONSTRAINT && (ext == SQLITE_CONSTRAINT_UNIQUE ||
-					ext == SQLITE_CONSTRAINT_PRIMARYKEY))
+	if (rc == SQLITE_CONSTRAINT &&
+	    (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY))
 		return cd_err_set(err, CD_ECONFLICT, false, "%s", sqlite3_errmsg(db->h));
 	if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
 		return cd_err_set(err, CD_EBUSY, true, "store busy: %s", sqlite3_errmsg(db->h));
-	return cd_err_set(err, CD_EDB, rc == SQLITE_IOERR || rc == SQLITE_FULL,
-			  "store: %s: %s", what, sqlite3_errmsg(db->h));
+	return cd_err_set(err, CD_EDB, rc == SQLITE_IOERR || rc == SQLITE_FULL, "store: %s: %s",
+			  what, sqlite3_errmsg(db->h));
 }
 
 static int sq_exec(struct db *d, const char *sql, struct cd_err *err)
@@ -69,8 +69,8 @@ static int sq_open(const char *target, long busy_ms, struct db **out, struct cd_
 	if (!db)
 		return cd_err_set(err, CD_ENOMEM, false, "out of memory");
 	db->base.drv = &db_sqlite_driver;
-	rc = sqlite3_open_v2(target, &db->h,
-			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	rc = sqlite3_open_v2(
+	    target, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
 		rc = cd_err_set(err, CD_EDB, false, "store %s: cannot open: %s", target,
 				db->h ? sqlite3_errmsg(db->h) : sqlite3_errstr(rc));

@@ -12,8 +12,8 @@
 #include "store/store_priv.h"
 
 static const char SQL_EVENT_INSERT[] =
-	"INSERT INTO events (at, actor, kind, order_id, certificate_id, campaign_id, from_state, "
-	"to_state, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+    "INSERT INTO events (at, actor, kind, order_id, certificate_id, campaign_id, from_state, "
+    "to_state, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 
 int store_event_add(store_t *st, const struct store_event *e, struct cd_err *err)
 {
@@ -52,10 +52,10 @@ int store_event_add(store_t *st, const struct store_event *e, struct cd_err *err
 }
 
 static const char SQL_EVENTS[] =
-	"SELECT at, actor, kind, COALESCE(order_id, 0), certificate_id, COALESCE(campaign_id, 0), "
-	"from_state, to_state, detail FROM events WHERE "
-	"(CAST($1 AS TEXT) = '' OR certificate_id = $1) AND (CAST($2 AS BIGINT) = 0 OR order_id = $2) "
-	"ORDER BY event_id";
+    "SELECT at, actor, kind, COALESCE(order_id, 0), certificate_id, COALESCE(campaign_id, 0), "
+    "from_state, to_state, detail FROM events WHERE "
+    "(CAST($1 AS TEXT) = '' OR certificate_id = $1) AND (CAST($2 AS BIGINT) = 0 OR order_id = $2) "
+    "ORDER BY event_id";
 
 int store_events_each(store_t *st, const char *certificate_id, int64_t order_id,
 		      int (*fn)(const struct store_event *e, void *arg), void *arg,
@@ -89,13 +89,13 @@ int store_events_each(store_t *st, const char *certificate_id, int64_t order_id,
 }
 
 static const char SQL_ORDER_BY_KEY[] =
-	"SELECT order_id, certificate_id FROM orders WHERE request_key = $1";
+    "SELECT order_id, certificate_id FROM orders WHERE request_key = $1";
 static const char SQL_CURRENT_ISSUANCE[] =
-	"SELECT current_issuance_id FROM certificates WHERE certificate_id = $1";
+    "SELECT current_issuance_id FROM certificates WHERE certificate_id = $1";
 static const char SQL_ORDER_INSERT[] =
-	"INSERT INTO orders (certificate_id, campaign_id, old_issuance_id, state, requested_by, "
-	"request_key, created_at, updated_at, next_run_at) VALUES ($1, $2, $3, 'queued', $4, $5, "
-	"$6, $6, $6) RETURNING order_id";
+    "INSERT INTO orders (certificate_id, campaign_id, old_issuance_id, state, requested_by, "
+    "request_key, created_at, updated_at, next_run_at) VALUES ($1, $2, $3, 'queued', $4, $5, "
+    "$6, $6, $6) RETURNING order_id";
 
 static int lookup_request(store_t *st, const char *key, const char *certificate_id,
 			  int64_t *order_id, struct cd_err *err)
@@ -181,7 +181,8 @@ int store_order_create(store_t *st, const char *certificate_id, int64_t campaign
 	st->db->drv->reset(s);
 	if (rc == -CD_ECONFLICT) {
 		rc = cd_err_set(err, CD_ECONFLICT, false,
-				"certificate '%s' already has an open reissue order", certificate_id);
+				"certificate '%s' already has an open reissue order",
+				certificate_id);
 		goto fail;
 	}
 	if (rc < 0)

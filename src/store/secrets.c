@@ -10,18 +10,22 @@
 #include "util/secretbox.h"
 
 static const char SQL_SECRET_PUT[] =
-	"INSERT INTO secrets (secret_id, kind, kid, sealed, created_at) VALUES ($1, $2, $3, $4, $5)";
+    "INSERT INTO secrets (secret_id, kind, kid, sealed, created_at) VALUES ($1, $2, $3, $4, $5)";
 static const char SQL_SECRET_GET[] = "SELECT sealed, kid FROM secrets WHERE secret_id = $1";
-static const char SQL_SECRET_ALL[] = "SELECT secret_id, kid, sealed FROM secrets ORDER BY secret_id";
-static const char SQL_SECRET_UPDATE[] = "UPDATE secrets SET kid = $2, sealed = $3 WHERE secret_id = $1";
+static const char SQL_SECRET_ALL[] =
+    "SELECT secret_id, kid, sealed FROM secrets ORDER BY secret_id";
+static const char SQL_SECRET_UPDATE[] =
+    "UPDATE secrets SET kid = $2, sealed = $3 WHERE secret_id = $1";
 
 int store_secret_put(store_t *st, const char *secret_id, const char *kind, int kid,
 		     const char *sealed, int64_t now, struct cd_err *err)
 {
-	int rc = RUN(st, SQL_SECRET_PUT, err, "ttiti", secret_id, kind, (int64_t)kid, sealed, now);
+	int rc =
+	    RUN(st, SQL_SECRET_PUT, NULL, err, "ttiti", secret_id, kind, (int64_t)kid, sealed, now);
 
 	if (rc == -CD_ECONFLICT)
-		return cd_err_set(err, CD_ECONFLICT, false, "secret '%s' exists already", secret_id);
+		return cd_err_set(err, CD_ECONFLICT, false, "secret '%s' exists already",
+				  secret_id);
 	return rc;
 }
 
@@ -96,7 +100,7 @@ int store_secret_each(store_t *st,
 int store_secret_update(store_t *st, const char *secret_id, int kid, const char *sealed,
 			struct cd_err *err)
 {
-	return RUN(st, SQL_SECRET_UPDATE, err, "tit", secret_id, (int64_t)kid, sealed);
+	return RUN(st, SQL_SECRET_UPDATE, NULL, err, "tit", secret_id, (int64_t)kid, sealed);
 }
 
 static void secret_aad(const char *secret_id, char *aad, size_t n)
@@ -115,8 +119,8 @@ int store_secret_seal(store_t *st, const struct secretbox *box, const char *secr
 	rc = secretbox_seal(box, aad, pt, len, &sealed, err);
 	if (rc)
 		return rc;
-	rc = store_secret_put(st, secret_id, kind, (int)secretbox_active_kid(box), sealed, now,
-			      err);
+	rc =
+	    store_secret_put(st, secret_id, kind, (int)secretbox_active_kid(box), sealed, now, err);
 	free(sealed);
 	return rc;
 }
@@ -164,8 +168,8 @@ static int reseal_one(const char *secret_id, int kid, const char *sealed, void *
 	rc = secretbox_seal(r->box, aad, pt, len, &fresh, r->err);
 	secretbox_free_plain(pt, len);
 	if (!rc)
-		rc = store_secret_update(r->st, secret_id, (int)secretbox_active_kid(r->box),
-					 fresh, r->err);
+		rc = store_secret_update(r->st, secret_id, (int)secretbox_active_kid(r->box), fresh,
+					 r->err);
 	free(fresh);
 	if (!rc)
 		r->count++;

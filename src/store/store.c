@@ -11,8 +11,7 @@
 #include "store/store.h"
 #include "store/store_priv.h"
 
-int store_open(const char *url, const struct store_options *opt, store_t **out,
-	       struct cd_err *err)
+int store_open(const char *url, const struct store_options *opt, store_t **out, struct cd_err *err)
 {
 	const struct db_driver *drv;
 	const char *target;
@@ -63,7 +62,7 @@ const char *store_backend(const store_t *st)
 	return st->db->drv->name;
 }
 
-int run_once(store_t *st, const char *sql, struct cd_err *err, const char *fmt, ...)
+int run_once(store_t *st, const char *sql, int *changed, struct cd_err *err, const char *fmt, ...)
 {
 	struct db_stmt *s;
 	va_list ap;
@@ -77,6 +76,8 @@ int run_once(store_t *st, const char *sql, struct cd_err *err, const char *fmt, 
 	va_end(ap);
 	if (!rc)
 		rc = st->db->drv->step(s, err);
+	if (rc >= 0 && changed)
+		*changed = st->db->drv->changes(s) > 0;
 	st->db->drv->reset(s);
 	return rc < 0 ? rc : 0;
 }
@@ -89,10 +90,8 @@ int store_begin(store_t *st, struct cd_err *err)
 		return 0;
 	/* IMMEDIATE on SQLite: take the write lock now, not at the first write,
 	 * so two writers wait for each other instead of failing mid-way. */
-	rc = st->db->drv->exec(st->db,
-			       strcmp(st->db->drv->name, "sqlite") == 0 ? "BEGIN IMMEDIATE"
-									 : "BEGIN",
-			       err);
+	rc = st->db->drv->exec(
+	    st->db, strcmp(st->db->drv->name, "sqlite") == 0 ? "BEGIN IMMEDIATE" : "BEGIN", err);
 	if (rc)
 		st->tx_depth--;
 	return rc;
@@ -124,11 +123,11 @@ void store_rollback(store_t *st)
 /* --- migrations ----------------------------------------------------------- */
 
 static const char SQL_MIGRATIONS_TABLE[] =
-	"CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
-	"name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
+    "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+    "name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
 static const char SQL_MAX_VERSION[] = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations";
 static const char SQL_RECORD_VERSION[] =
-	"INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)";
+    "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)";
 
 int store_schema_version(store_t *st, int *current, int *latest, struct cd_err *err)
 {
@@ -199,8 +198,8 @@ int store_migrate(store_t *st, int64_t now, int *applied, struct cd_err *err)
 			rc = st->db->drv->exec(st->db, sql, err);
 		free(sql);
 		if (!rc)
-			rc = RUN(st, SQL_RECORD_VERSION, err, "iti", (int64_t)m->version, m->name,
-				 now);
+			rc = RUN(st, SQL_RECORD_VERSION, NULL, err, "iti", (int64_t)m->version,
+				 m->name, now);
 		if (!rc)
 			rc = store_commit(st, err);
 		if (rc) {

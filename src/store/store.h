@@ -26,8 +26,7 @@ struct store_options {
 	long busy_timeout_ms; /* 0 = 5000 */
 };
 
-int store_open(const char *url, const struct store_options *opt, store_t **out,
-	       struct cd_err *err);
+int store_open(const char *url, const struct store_options *opt, store_t **out, struct cd_err *err);
 void store_close(store_t *st);
 const char *store_backend(const store_t *st); /* "sqlite" */
 
@@ -95,11 +94,11 @@ int store_installed_replace(store_t *st, const char *server, const struct store_
 struct store_certificate {
 	const char *certificate_id, *member_id, *product, *common_name;
 	const char *term_start, *term_end; /* YYYY-MM-DD, provider's zone */
-	int64_t term_end_at;               /* the term's last second */
+	int64_t term_end_at;		   /* the term's last second */
 };
 struct store_issuance {
 	const char *source; /* "import" | "acme" */
-	const char *ca;     /* NULL for imported */
+	const char *ca;	    /* NULL for imported */
 	const char *issuer_dn, *issuer_der_hex, *aki, *serial, *sha256, *sans, *key_type;
 	const char *chain_pem;
 	const char *key_secret_id; /* NULL when the key is not ours */
@@ -139,10 +138,10 @@ int store_issuers_each(store_t *st,
 struct store_campaign_filter {
 	const char *const *issuer_der_hex; /* any of these issuers (NULL/0: any) */
 	size_t n_issuers;
-	const char *aki;                   /* with --issuer-cert: the issuer's SKI, or NULL */
-	const char *const *serials;        /* normalised hex; NULL: no serial criterion */
+	const char *aki;	    /* with --issuer-cert: the issuer's SKI, or NULL */
+	const char *const *serials; /* normalised hex; NULL: no serial criterion */
 	size_t n_serials;
-	int64_t issued_from, issued_to;    /* not_before in [from, to); 0 = unbounded */
+	int64_t issued_from, issued_to; /* not_before in [from, to); 0 = unbounded */
 	const char *const *products;
 	size_t n_products;
 	int64_t now;
@@ -168,15 +167,15 @@ int store_campaign_targets_each(store_t *st, int64_t campaign_id,
 struct store_cert_view {
 	char certificate_id[65], member_id[65], product[33], common_name[254];
 	char term_start[11], term_end[11];
-	char server[65];                   /* "" when no site */
+	char server[65]; /* "" when no site */
 	char issuer_dn[512], serial[41], sha256[65];
 	int64_t not_before, not_after, term_end_at;
 	int64_t current_issuance_id;
-	int64_t open_order_id;             /* 0 when none */
-	int64_t last_order_id;             /* 0 when none */
+	int64_t open_order_id; /* 0 when none */
+	int64_t last_order_id; /* 0 when none */
 	char failure_detail[256];
 	struct campaign_target targets[STORE_MAX_TARGETS];
-	struct cert_facts facts;           /* facts.targets points into targets */
+	struct cert_facts facts; /* facts.targets points into targets */
 };
 
 /* Every certificate of a member, ordered by common name then id. */

@@ -12,8 +12,9 @@ struct store {
 	int tx_depth;
 };
 
-/* Runs a statement that returns no rows (or whose rows are ignored). */
-#define RUN(st, sql, err, ...) run_once((st), (sql), (err), __VA_ARGS__)
-int run_once(store_t *st, const char *sql, struct cd_err *err, const char *fmt, ...);
+/* Runs a statement whose rows, if any, are ignored, binding parameters by
+ * format (see db_run); *changed (may be NULL) is 1 when it changed a row. */
+#define RUN(st, sql, changed, err, ...) run_once((st), (sql), (changed), (err), __VA_ARGS__)
+int run_once(store_t *st, const char *sql, int *changed, struct cd_err *err, const char *fmt, ...);
 
 #endif

@@ -13,38 +13,76 @@
  * one named like its www-pair (a certificate for www.example.jp on the site
  * example.jp): s1 and s2 below, s1 first. */
 #define SITE(col) "COALESCE(s1." col ", s2." col ")"
-#define VIEW_SELECT                                                                             \
-	"SELECT c.certificate_id, c.member_id, c.product, c.common_name, c.term_start, "       \
-	"c.term_end, c.term_end_at, COALESCE(c.current_issuance_id, 0), i.issuer_dn, "         \
-	"i.serial, i.sha256, COALESCE(i.not_before, 0), COALESCE(i.not_after, 0), "            \
-	SITE("server") ", " SITE("state") ", sv.state, "                                        \
-	"(SELECT CASE WHEN EXISTS (SELECT 1 FROM issuances j WHERE j.certificate_id = "         \
-	"c.certificate_id AND j.sha256 = ins.sha256) THEN 1 ELSE 2 END FROM installed ins "     \
-	"WHERE ins.server = " SITE("server") " AND ins.name = c.common_name), "                 \
-	"EXISTS (SELECT 1 FROM ssl_settings x WHERE x.common_name = c.common_name AND "         \
-	"(" SITE("fqdn") " IS NULL OR x.fqdn = " SITE("fqdn") ")) "                             \
-	"FROM certificates c LEFT JOIN issuances i ON i.issuance_id = c.current_issuance_id "   \
-	"LEFT JOIN sites s1 ON s1.fqdn = c.common_name "                                        \
-	"LEFT JOIN sites s2 ON s1.fqdn IS NULL AND s2.fqdn = (CASE WHEN c.common_name LIKE "   \
-	"'www.%' THEN substr(c.common_name, 5) ELSE 'www.' || c.common_name END) "             \
-	"LEFT JOIN servers sv ON sv.server = " SITE("server") " "
+#define VIEW_SELECT                                                                                \
+	"SELECT c.certificate_id, c.member_id, c.product, c.common_name, c.term_start, "           \
+	"c.term_end, c.term_end_at, COALESCE(c.current_issuance_id, 0), i.issuer_dn, "             \
+	"i.serial, i.sha256, COALESCE(i.not_before, 0), COALESCE(i.not_after, 0), " SITE(          \
+	    "server") ", " SITE("state") ", sv.state, "                                            \
+					 "(SELECT CASE WHEN EXISTS (SELECT 1 FROM issuances j "    \
+					 "WHERE j.certificate_id = "                               \
+					 "c.certificate_id AND j.sha256 = ins.sha256) THEN 1 "     \
+					 "ELSE 2 END FROM installed ins "                          \
+					 "WHERE ins.server = " SITE(                               \
+					     "server") " AND ins.name = c.common_name), "          \
+						       "EXISTS (SELECT 1 FROM ssl_settings x "     \
+						       "WHERE x.common_name = c.common_name AND "  \
+						       "(" SITE(                                   \
+							   "fqdn") " IS NULL OR x.fqdn "           \
+								   "= " SITE(                      \
+								       "fqdn") ")) "               \
+									       "FROM "             \
+									       "certificates"      \
+									       " c LEFT "          \
+									       "JOIN "             \
+									       "issuances i "      \
+									       "ON "               \
+									       "i.issuance_"       \
+									       "id = "             \
+									       "c.current_"        \
+									       "issuance_id "      \
+									       "LEFT JOIN "        \
+									       "sites s1 ON "      \
+									       "s1.fqdn = "        \
+									       "c.common_"         \
+									       "name "             \
+									       "LEFT JOIN "        \
+									       "sites s2 ON "      \
+									       "s1.fqdn IS "       \
+									       "NULL AND "         \
+									       "s2.fqdn = "        \
+									       "(CASE WHEN "       \
+									       "c.common_"         \
+									       "name LIKE "        \
+									       "'www.%' "          \
+									       "THEN "             \
+									       "substr(c."         \
+									       "common_name,"      \
+									       " 5) ELSE "         \
+									       "'www.' || "        \
+									       "c.common_"         \
+									       "name END) "        \
+									       "LEFT JOIN "        \
+									       "servers sv "       \
+									       "ON "               \
+									       "sv.server "        \
+									       "= " SITE(          \
+										   "server") " "
 
 static const char SQL_VIEW_MEMBER[] =
-	VIEW_SELECT "WHERE c.member_id = $1 ORDER BY c.common_name, c.certificate_id";
+    VIEW_SELECT "WHERE c.member_id = $1 ORDER BY c.common_name, c.certificate_id";
 static const char SQL_VIEW_ONE[] = VIEW_SELECT "WHERE c.certificate_id = $1";
 
-static const char SQL_OPEN_ORDER[] =
-	"SELECT order_id, state FROM orders WHERE certificate_id = $1 "
-	"AND state NOT IN ('done', 'failed', 'canceled')";
+static const char SQL_OPEN_ORDER[] = "SELECT order_id, state FROM orders WHERE certificate_id = $1 "
+				     "AND state NOT IN ('done', 'failed', 'canceled')";
 static const char SQL_LAST_ORDER[] =
-	"SELECT order_id, state, failure, COALESCE(failure_retryable, 0), failure_detail "
-	"FROM orders WHERE certificate_id = $1 ORDER BY order_id DESC LIMIT 1";
+    "SELECT order_id, state, failure, COALESCE(failure_retryable, 0), failure_detail "
+    "FROM orders WHERE certificate_id = $1 ORDER BY order_id DESC LIMIT 1";
 static const char SQL_TARGETS[] =
-	"SELECT t.campaign_id, cp.deadline_at, t.issuance_id <> $2 FROM campaign_targets t "
-	"JOIN campaigns cp ON cp.campaign_id = t.campaign_id "
-	"JOIN issuances i ON i.issuance_id = t.issuance_id "
-	"WHERE t.certificate_id = $1 AND cp.state = 'active' AND i.not_after > $3 "
-	"ORDER BY cp.deadline_at, t.campaign_id LIMIT 8";
+    "SELECT t.campaign_id, cp.deadline_at, t.issuance_id <> $2 FROM campaign_targets t "
+    "JOIN campaigns cp ON cp.campaign_id = t.campaign_id "
+    "JOIN issuances i ON i.issuance_id = t.issuance_id "
+    "WHERE t.certificate_id = $1 AND cp.state = 'active' AND i.not_after > $3 "
+    "ORDER BY cp.deadline_at, t.campaign_id LIMIT 8";
 
 static void read_row(store_t *st, struct db_stmt *s, struct store_cert_view *v)
 {
@@ -107,7 +145,7 @@ static int complete(store_t *st, struct store_cert_view *v, int64_t now, struct 
 	if (rc == 1) {
 		v->open_order_id = d->col_int64(s, 0);
 		v->facts.open_order =
-			order_state_parse(d->col_text(s, 1), &v->facts.open_state, err) == 0;
+		    order_state_parse(d->col_text(s, 1), &v->facts.open_state, err) == 0;
 		if (!v->facts.open_order)
 			rc = -CD_EDB;
 	}
@@ -123,7 +161,8 @@ static int complete(store_t *st, struct store_cert_view *v, int64_t now, struct 
 		v->last_order_id = d->col_int64(s, 0);
 		if (strcmp(d->col_text(s, 1), "failed") == 0) {
 			if (d->col_null(s, 2) ||
-			    failure_code_parse(d->col_text(s, 2), &v->facts.last_failure, NULL) != 0)
+			    failure_code_parse(d->col_text(s, 2), &v->facts.last_failure, NULL) !=
+				0)
 				v->facts.last_failure = FAILURE_INTERNAL;
 			v->facts.last_failure_retryable = d->col_int64(s, 3) != 0;
 			db_col_copy(st->db, s, 4, v->failure_detail, sizeof(v->failure_detail));

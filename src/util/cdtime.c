@@ -130,8 +130,7 @@ int cd_timestamp_parse(const char *s, int64_t *out, struct cd_err *err)
 	} else if (*p == '+' || *p == '-') {
 		sign = *p == '-' ? -1 : 1;
 		p++;
-		if (!digits(&p, 2, &oh) || *p++ != ':' || !digits(&p, 2, &om) || oh > 23 ||
-		    om > 59)
+		if (!digits(&p, 2, &oh) || *p++ != ':' || !digits(&p, 2, &om) || oh > 23 || om > 59)
 			goto bad;
 	} else {
 		return cd_err_set(err, CD_EINVAL, false,
@@ -148,15 +147,16 @@ bad:
 
 void cd_time_format_utc(int64_t t, char buf[static 21])
 {
-	int64_t days = t >= 0 ? t / CD_SECS_PER_DAY : -((-t + CD_SECS_PER_DAY - 1) / CD_SECS_PER_DAY);
+	int64_t days =
+	    t >= 0 ? t / CD_SECS_PER_DAY : -((-t + CD_SECS_PER_DAY - 1) / CD_SECS_PER_DAY);
 	int64_t rem = t - days * CD_SECS_PER_DAY;
 	struct cd_date d;
 
 	char tmp[64];
 
 	cd_civil_from_days(days, &d);
-	snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02dZ", d.year % 10000, d.month,
-		 d.day, (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60));
+	snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02dZ", d.year % 10000, d.month, d.day,
+		 (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60));
 	memcpy(buf, tmp, 20);
 	buf[20] = '\0';
 }
@@ -165,8 +165,7 @@ void cd_date_format(const struct cd_date *d, char buf[static 11])
 {
 	char tmp[48];
 
-	snprintf(tmp, sizeof(tmp), "%04d-%02d-%02d", d->year % 10000, d->month % 100,
-		 d->day % 100);
+	snprintf(tmp, sizeof(tmp), "%04d-%02d-%02d", d->year % 10000, d->month % 100, d->day % 100);
 	memcpy(buf, tmp, 10);
 	buf[10] = '\0';
 }
@@ -184,8 +183,8 @@ int cd_tz_check(const char *zone, struct cd_err *err)
 				  zone ? zone : "");
 	for (const char *c = zone; *c; c++)
 		if (!isalnum((unsigned char)*c) && !strchr("/_-+", *c))
-			return cd_err_set(err, CD_ECONFIG, false,
-					  "'%.60s' is not a time zone name", zone);
+			return cd_err_set(err, CD_ECONFIG, false, "'%.60s' is not a time zone name",
+					  zone);
 	if (strcmp(zone, "UTC") == 0)
 		return 0;
 	snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", zone);

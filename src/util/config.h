@@ -41,7 +41,6 @@ void cd_config_each_named(const cd_config_t *cfg, const char *kind,
 /* Checks every key against the registry: unknown sections or keys and values
  * of the wrong type are reported through fn (one plain sentence each).
  * Returns the number of problems. */
-int cd_config_check(const cd_config_t *cfg, void (*fn)(const char *problem, void *arg),
-		    void *arg);
+int cd_config_check(const cd_config_t *cfg, void (*fn)(const char *problem, void *arg), void *arg);
 
 #endif

@@ -17,12 +17,12 @@ enum cd_errcode {
 	CD_ECONFLICT, /* a unique rule would be broken (second open order, duplicate key) */
 	CD_ESTATE,    /* an illegal transition or an operation in the wrong state */
 	CD_ELIMIT,    /* a size or count limit was exceeded */
-	CD_EIO,       /* a file or socket operation failed */
+	CD_EIO,	      /* a file or socket operation failed */
 	CD_ECRYPTO,   /* a cryptographic operation failed (bad key, bad tag) */
-	CD_EDB,       /* the store failed */
+	CD_EDB,	      /* the store failed */
 	CD_EBUSY,     /* the store or a peer is busy; try again */
 	CD_ENOMEM,
-	CD_ECONFIG,   /* the configuration is wrong */
+	CD_ECONFIG, /* the configuration is wrong */
 	CD_EINTERNAL,
 	CD_ERRCODE_COUNT
 };
@@ -38,7 +38,7 @@ struct cd_err {
 /* Sets err (which may be NULL) and returns -code, so callers write
  * `return cd_err_set(err, CD_EINVAL, false, "...")`. */
 int cd_err_set(struct cd_err *err, enum cd_errcode code, bool retryable, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 /* Prefixes the message already in err with more context ("file.csv:12: " + msg). */
 void cd_err_prefix(struct cd_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

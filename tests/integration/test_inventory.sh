@@ -9,7 +9,7 @@ tests/fixtures/make-inventory "$INV"
 new_store "$WORK/s"
 
 check "import the sample inventory" import_inventory "$INV"
-check "campaign over the G3 issuer" $CD campaign create --name g3 --issuer "$(cat "$INV/g3.dn")" --deadline 2026-12-20
+check "campaign over the G3 issuer" $CD campaign create --name g3 --issuer "$(cat "$INV/g3.dn")" --deadline "$(cat "$INV/deadline.txt")"
 
 status_table "$INV" >"$WORK/got.tsv"
 grep -v '^#' "$INV/expected-status.tsv" | sort >"$WORK/want.tsv"

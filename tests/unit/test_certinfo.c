@@ -398,6 +398,11 @@ static void test_mixed_bundle(void **state)
 			fail_msg("item %zu: wrong certificate", i);
 	}
 	assert_int_equal(l.items[0].line, 3);
+	/* Issuers alternate (G3, root, G3, root): each text must be its own. */
+	assert_string_equal(l.items[0].issuer_dn, G3_DN);
+	assert_string_equal(l.items[1].issuer_dn, "CN=certdesk Test Root,O=certdesk test,C=JP");
+	assert_string_equal(l.items[2].issuer_dn, G3_DN);
+	assert_string_equal(l.items[3].issuer_dn, "CN=certdesk Test Root,O=certdesk test,C=JP");
 	assert_no_key_in(&l);
 	assert_ptr_equal(certinfo_find_leaf(&l, "example.jp"), &l.items[2]);
 	assert_true(certinfo_matches_issuer_cert(&l.items[0], &l.items[1]));

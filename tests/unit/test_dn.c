@@ -55,9 +55,16 @@ static void describe(const X509_NAME *name, char *out, size_t outsz)
 			t = 'T';
 			break;
 		}
-		n += (size_t)snprintf(out + n, outsz - n, "%s%d:%s=%.*s/%c", i ? "|" : "",
-				      X509_NAME_ENTRY_set(e), type, ASN1_STRING_length(v),
-				      (const char *)ASN1_STRING_get0_data(v), t);
+		n += (size_t)snprintf(out + n, outsz - n, "%s%d:%s=", i ? "|" : "",
+				      X509_NAME_ENTRY_set(e), type);
+		for (int k = 0; k < ASN1_STRING_length(v) && n < outsz; k++) {
+			unsigned char c = ASN1_STRING_get0_data(v)[k];
+
+			/* bytes below 0x20 as \xx; UTF-8 passes through */
+			n += (size_t)snprintf(out + n, outsz - n, c < 0x20 ? "\\%02x" : "%c", c);
+		}
+		if (n < outsz)
+			n += (size_t)snprintf(out + n, outsz - n, "/%c", t);
 		if (n >= outsz)
 			fail_msg("describe: buffer too small");
 	}
@@ -89,6 +96,7 @@ static const struct parse_case parse_cases[] = {
 	{ "hex UTF8String", "CN=#0C0568656C6C6F", "0:CN=hello/U" },
 	{ "hex PrintableString", "C=#13024A50", "0:C=JP/P" },
 	{ "hex lower case", "c=#13024a50", "0:C=JP/P" },
+	{ "hex BMPString", "CN=#1E0400410042", "0:CN=\\00A\\00B/B" },
 	{ "hex then more", "CN=#0C0161 , C=JP", "0:C=JP/P|1:CN=a/U" },
 	{ "dotted OID", "2.5.4.3=x", "0:CN=x/U" },
 	{ "OID. prefix", "OID.2.5.4.3=x", "0:CN=x/U" },
@@ -103,7 +111,7 @@ static const struct parse_case parse_cases[] = {
 	{ "openssl short name", "street=1 Main", "0:street=1 Main/U" },
 	{ "serialNumber printable", "serialNumber=123", "0:serialNumber=123/P" },
 	{ "surname SN", "SN=Yamada", "0:SN=Yamada/U" },
-	{ "tab inside value", "CN=a\tb", "0:CN=a\tb/U" },
+	{ "tab inside value", "CN=a\tb", "0:CN=a\\09b/U" },
 };
 
 static void test_parse_table(void **state)
@@ -158,6 +166,11 @@ static const struct bad_case bad_cases[] = {
 	{ "hex not BER", "CN=#FFFF", CD_EINVAL, { "BER", "position 4" } },
 	{ "hex not a string", "CN=#020101", CD_EINVAL, { "not a string type" } },
 	{ "hex with NUL", "CN=#0C020000", CD_EINVAL, { "NUL" } },
+	{ "hex BMPString with NUL", "CN=#1E020000", CD_EINVAL, { "NUL" } },
+	{ "hex BMPString lone surrogate", "CN=#1E02D800", CD_EINVAL, { "not a valid string" } },
+	{ "hex UniversalString past U+10FFFF", "CN=#1C0400110000", CD_EINVAL,
+	  { "not a valid string" } },
+	{ "hex empty string", "CN=#0C00", CD_EINVAL, { "hex value is empty" } },
 	{ "hex trailing junk", "CN=#0C0161 x", CD_EINVAL, { "expected ',' or '+'", "position 12" } },
 	{ "one-arc OID", "1=x", CD_EINVAL, { "dotted OID", "position 1" } },
 	{ "empty arc OID", "1..2=x", CD_EINVAL, { "dotted OID" } },

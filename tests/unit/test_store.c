@@ -76,26 +76,32 @@ static void seed(store_t *st, const char *cert_id, const char *cn, const char *s
 								     .https_port = 443 },
 					     NOW, &ch, &err),
 			 0);
-	assert_int_equal(store_site_upsert(st,
-					   &(struct store_site){ .fqdn = cn, .member_id = "m1",
-								 .server = "web01", .state = "ok" },
-					   NOW, &ch, &err),
-			 0);
 	assert_int_equal(
-		store_certificate_import(
-			st,
-			&(struct store_certificate){ .certificate_id = cert_id, .member_id = "m1",
-						     .product = "jprs_dv_rs_1y", .common_name = cn,
-						     .term_start = "2026-01-01",
-						     .term_end = "2027-12-31",
-						     .term_end_at = NOW + 400 * 86400 },
-			&(struct store_issuance){ .source = "import", .issuer_dn = "CN=G3",
-						  .issuer_der_hex = "3000", .serial = "1a",
-						  .sha256 = sha, .sans = cn, .chain_pem = "PEM",
-						  .not_before = NOW - 86400,
-						  .not_after = NOW + 300 * 86400 },
-			NOW, &ch, &err),
-		0);
+	    store_site_upsert(st,
+			      &(struct store_site){
+				  .fqdn = cn, .member_id = "m1", .server = "web01", .state = "ok" },
+			      NOW, &ch, &err),
+	    0);
+	assert_int_equal(store_certificate_import(
+			     st,
+			     &(struct store_certificate){ .certificate_id = cert_id,
+							  .member_id = "m1",
+							  .product = "jprs_dv_rs_1y",
+							  .common_name = cn,
+							  .term_start = "2026-01-01",
+							  .term_end = "2027-12-31",
+							  .term_end_at = NOW + 400 * 86400 },
+			     &(struct store_issuance){ .source = "import",
+						       .issuer_dn = "CN=G3",
+						       .issuer_der_hex = "3000",
+						       .serial = "1a",
+						       .sha256 = sha,
+						       .sans = cn,
+						       .chain_pem = "PEM",
+						       .not_before = NOW - 86400,
+						       .not_after = NOW + 300 * 86400 },
+			     NOW, &ch, &err),
+			 0);
 }
 
 static void test_migrate_twice_is_a_no_op(void **state)
@@ -114,8 +120,9 @@ static void test_migrate_twice_is_a_no_op(void **state)
 static void test_upsert_same_row_changes_nothing(void **state)
 {
 	struct env *e = *state;
-	struct store_member m = { .member_id = "m9", .email = "x@example.jp",
-				  .display_name = "X", .locale = "en" };
+	struct store_member m = {
+		.member_id = "m9", .email = "x@example.jp", .display_name = "X", .locale = "en"
+	};
 	struct cd_err err = { 0 };
 	int ch = -1;
 
@@ -136,13 +143,12 @@ static void test_second_open_order_is_refused(void **state)
 	bool created;
 
 	seed(e->st, "c1", "a.example.jp", "aa");
-	assert_int_equal(store_order_create(e->st, "c1", 0, "operator:t", NULL, NOW, &id1,
-					    &created, &err),
-			 0);
+	assert_int_equal(
+	    store_order_create(e->st, "c1", 0, "operator:t", NULL, NOW, &id1, &created, &err), 0);
 	assert_true(created);
-	assert_int_equal(store_order_create(e->st, "c1", 0, "operator:t", NULL, NOW, &id2,
-					    &created, &err),
-			 -CD_ECONFLICT);
+	assert_int_equal(
+	    store_order_create(e->st, "c1", 0, "operator:t", NULL, NOW, &id2, &created, &err),
+	    -CD_ECONFLICT);
 	assert_false(created);
 	assert_non_null(strstr(err.msg, "already has an open reissue order"));
 }
@@ -181,13 +187,13 @@ static void test_replayed_request_returns_same_order(void **state)
 	bool created;
 
 	seed(e->st, "c3", "c.example.jp", "cc");
-	assert_int_equal(store_order_create(e->st, "c3", 0, "member:m1", "form-123", NOW, &id1,
-					    &created, &err),
-			 0);
+	assert_int_equal(
+	    store_order_create(e->st, "c3", 0, "member:m1", "form-123", NOW, &id1, &created, &err),
+	    0);
 	assert_true(created);
-	assert_int_equal(store_order_create(e->st, "c3", 0, "member:m1", "form-123", NOW, &id2,
-					    &created, &err),
-			 0);
+	assert_int_equal(
+	    store_order_create(e->st, "c3", 0, "member:m1", "form-123", NOW, &id2, &created, &err),
+	    0);
 	assert_false(created);
 	assert_int_equal(id1, id2);
 }
@@ -217,20 +223,20 @@ static void test_campaign_targets_and_view(void **state)
 	snprintf(c.deadline, sizeof(c.deadline), "2026-12-20");
 	snprintf(c.created_by, sizeof(c.created_by), "operator:t");
 	c.deadline_at = NOW + 30 * 86400;
-	assert_int_equal(store_campaign_create(e->st, &c,
-					       &(struct store_campaign_filter){
-						       .issuer_der_hex = issuers, .n_issuers = 1,
-						       .now = NOW },
-					       &err),
-			 0);
+	assert_int_equal(
+	    store_campaign_create(e->st, &c,
+				  &(struct store_campaign_filter){
+				      .issuer_der_hex = issuers, .n_issuers = 1, .now = NOW },
+				  &err),
+	    0);
 	assert_int_equal(c.targets, 1);
 	assert_int_equal(store_member_certificates(e->st, "m1", NOW, count_view, by_status, &err),
 			 0);
 	assert_int_equal(by_status[CERT_STATUS_AVAILABLE], 1);
 
 	/* an order makes it in progress */
-	assert_int_equal(store_order_create(e->st, "c4", c.campaign_id, "member:m1", NULL, NOW,
-					    &id, &created, &err),
+	assert_int_equal(store_order_create(e->st, "c4", c.campaign_id, "member:m1", NULL, NOW, &id,
+					    &created, &err),
 			 0);
 	memset(by_status, 0, sizeof(by_status));
 	assert_int_equal(store_member_certificates(e->st, "m1", NOW, count_view, by_status, &err),
@@ -243,9 +249,9 @@ static void test_campaign_targets_and_view(void **state)
 	assert_int_equal(v.facts.n_targets, 0);
 
 	/* a campaign name is unique */
-	assert_int_equal(store_campaign_create(e->st, &c,
-					       &(struct store_campaign_filter){ .now = NOW }, &err),
-			 -CD_ECONFLICT);
+	assert_int_equal(
+	    store_campaign_create(e->st, &c, &(struct store_campaign_filter){ .now = NOW }, &err),
+	    -CD_ECONFLICT);
 }
 
 static void test_secrets_sealed_and_resealed(void **state)
@@ -309,9 +315,8 @@ static void test_order_creation_is_an_event(void **state)
 	int n = 0;
 
 	seed(e->st, "c5", "e.example.jp", "ee");
-	assert_int_equal(store_order_create(e->st, "c5", 0, "operator:t", NULL, NOW, &id,
-					    &created, &err),
-			 0);
+	assert_int_equal(
+	    store_order_create(e->st, "c5", 0, "operator:t", NULL, NOW, &id, &created, &err), 0);
 	assert_int_equal(store_events_each(e->st, "c5", 0, count_events, &n, &err), 0);
 	assert_int_equal(n, 1);
 }
