@@ -56,7 +56,7 @@ typedef struct {
 	CD_SPKI *spki;
 	ASN1_BIT_STRING *issuer_uid;
 	ASN1_BIT_STRING *subject_uid;
-	STACK_OF(X509_EXTENSION) *extensions;
+	STACK_OF(X509_EXTENSION) * extensions;
 } CD_TBS;
 
 typedef struct {
@@ -273,7 +273,7 @@ static void subject_cn_of(const X509_NAME *subj, char out[CERTINFO_NAME_MAX + 1]
 
 /* The decoded extension nid, NULL when absent; *bad when it is present
  * but malformed or present twice. */
-static void *ext_of(const STACK_OF(X509_EXTENSION) *exts, int nid, bool *bad)
+static void *ext_of(const STACK_OF(X509_EXTENSION) * exts, int nid, bool *bad)
 {
 	int crit = -1;
 	void *v;
@@ -423,10 +423,10 @@ static void key_type_of(const CD_SPKI *spki, char out[24])
 	} else if (nid == NID_X9_62_id_ecPublicKey) {
 		int curve = ptype == V_ASN1_OBJECT ? OBJ_obj2nid(pval) : NID_undef;
 
-		strcpy(out, curve == NID_X9_62_prime256v1 ? "ec-p256" :
-			    curve == NID_secp384r1	  ? "ec-p384" :
-			    curve == NID_secp521r1	  ? "ec-p521" :
-							    "ec-other");
+		strcpy(out, curve == NID_X9_62_prime256v1 ? "ec-p256"
+			    : curve == NID_secp384r1	  ? "ec-p384"
+			    : curve == NID_secp521r1	  ? "ec-p521"
+							  : "ec-other");
 	} else if (nid == NID_ED25519) {
 		strcpy(out, "ed25519");
 	} else if (nid == NID_ED448) {
@@ -465,7 +465,7 @@ static int serial_of(const ASN1_INTEGER *sn, char *out, size_t outsz, const char
 }
 
 /* The extensions certdesk reads: basicConstraints, SKI, AKI, SANs. */
-static int extensions_of(const STACK_OF(X509_EXTENSION) *exts, struct certinfo *ci,
+static int extensions_of(const STACK_OF(X509_EXTENSION) * exts, struct certinfo *ci,
 			 const char *where, struct cd_err *err)
 {
 	BASIC_CONSTRAINTS *bc;
@@ -503,8 +503,8 @@ out:
 	return rc;
 }
 
-static int facts_of(struct scan *sc, const CD_CERT *cert, const unsigned char *der,
-		    size_t derlen, struct certinfo *ci, const char *where)
+static int facts_of(struct scan *sc, const CD_CERT *cert, const unsigned char *der, size_t derlen,
+		    struct certinfo *ci, const char *where)
 {
 	const CD_TBS *tbs = cert->tbs;
 	struct cd_err *err = sc->err;
@@ -529,8 +529,8 @@ static int facts_of(struct scan *sc, const CD_CERT *cert, const unsigned char *d
 		return cd_err_set(err, CD_ECRYPTO, false, "%s: SHA-256 failed", where);
 	hex_of(md, mdlen, ci->sha256);
 	subject_cn_of(tbs->subject, ci->subject_cn);
-	if (name_of(tbs->subject, NULL, &ci->subject_dn, &ci->subject_der,
-		    &ci->subject_der_len) != 0 ||
+	if (name_of(tbs->subject, NULL, &ci->subject_dn, &ci->subject_der, &ci->subject_der_len) !=
+		0 ||
 	    name_of(tbs->issuer, sc, &ci->issuer_dn, &ci->issuer_der, &ci->issuer_der_len) != 0)
 		return cd_err_set(err, CD_ENOMEM, false, "%s: cannot copy the names", where);
 	key_type_of(tbs->spki, ci->key_type);
@@ -690,8 +690,9 @@ int certinfo_parse_bundle(const char *buf, size_t len, struct certinfo_list *out
 	if (!out || (!buf && len))
 		return cd_err_set(err, CD_EINVAL, false, "certinfo_parse_bundle: missing argument");
 	if (len > CERTINFO_MAX_BYTES)
-		return cd_err_set(err, CD_ELIMIT, false, "PEM data of %zu bytes is over the %u limit",
-				  len, CERTINFO_MAX_BYTES);
+		return cd_err_set(err, CD_ELIMIT, false,
+				  "PEM data of %zu bytes is over the %u limit", len,
+				  CERTINFO_MAX_BYTES);
 	if (count_cert_blocks(buf, len) > CERTINFO_MAX_CERTS)
 		return cd_err_set(err, CD_ELIMIT, false,
 				  "PEM data holds more than %d certificates; split the bundle",
@@ -719,13 +720,14 @@ int certinfo_parse_bundle(const char *buf, size_t len, struct certinfo_list *out
 			struct line e = next_line(buf, len, &pos);
 
 			lineno++;
-			if (boundary(e, pem_end, &elabel, &elabel_len) &&
-			    elabel_len == label_len && memcmp(elabel, label, label_len) == 0) {
+			if (boundary(e, pem_end, &elabel, &elabel_len) && elabel_len == label_len &&
+			    memcmp(elabel, label, label_len) == 0) {
 				body_end = here;
 				closed = true;
 				break;
 			}
-			if (e.len >= strlen(pem_begin) && memcmp(e.s, pem_begin, strlen(pem_begin)) == 0)
+			if (e.len >= strlen(pem_begin) &&
+			    memcmp(e.s, pem_begin, strlen(pem_begin)) == 0)
 				break;
 		}
 		if (!closed) {

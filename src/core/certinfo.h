@@ -15,12 +15,12 @@
 
 #include "util/err.h"
 
-#define CERTINFO_NAME_MAX      253               /* a DNS name */
-#define CERTINFO_SERIAL_MAX    (1 + 2 * 32)      /* '-' + 32 octets of hex */
-#define CERTINFO_KEYID_MAX     64                /* octets of an AKI/SKI key id */
-#define CERTINFO_MAX_CERTS     100000            /* certificates in one bundle */
-#define CERTINFO_MAX_BYTES     (256u << 20)      /* bytes of one bundle */
-#define CERTINFO_MAX_DER       (1u << 20)        /* bytes of one certificate */
+#define CERTINFO_NAME_MAX   253		 /* a DNS name */
+#define CERTINFO_SERIAL_MAX (1 + 2 * 32) /* '-' + 32 octets of hex */
+#define CERTINFO_KEYID_MAX  64		 /* octets of an AKI/SKI key id */
+#define CERTINFO_MAX_CERTS  100000	 /* certificates in one bundle */
+#define CERTINFO_MAX_BYTES  (256u << 20) /* bytes of one bundle */
+#define CERTINFO_MAX_DER    (1u << 20)	 /* bytes of one certificate */
 
 struct certinfo {
 	/* This certificate alone, canonical PEM (64-column base64, LF, one
@@ -47,7 +47,7 @@ struct certinfo {
 	 * serial_normalize(). */
 	char serial[CERTINFO_SERIAL_MAX + 1];
 	int64_t not_before, not_after; /* UTC seconds since the epoch */
-	char sha256[65];               /* of the DER, lowercase hex */
+	char sha256[65];	       /* of the DER, lowercase hex */
 	/* Key identifiers, lowercase hex, empty when absent. */
 	char aki[2 * CERTINFO_KEYID_MAX + 1];
 	char ski[2 * CERTINFO_KEYID_MAX + 1];

@@ -111,7 +111,7 @@ static int hexval(char c)
 
 /* A fail with the position (1-based) and a few bytes of context. */
 static int fail(struct parser *p, size_t at, enum cd_errcode code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 static int fail(struct parser *p, size_t at, enum cd_errcode code, const char *fmt, ...)
 {
@@ -123,8 +123,9 @@ static int fail(struct parser *p, size_t at, enum cd_errcode code, const char *f
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
 	if (at >= p->len)
-		return cd_err_set(p->err, code, false, "distinguished name: %s at the end (position %zu)",
-				  what, p->len + 1);
+		return cd_err_set(p->err, code, false,
+				  "distinguished name: %s at the end (position %zu)", what,
+				  p->len + 1);
 	for (size_t j = at; j < p->len && k < 16; j++) {
 		unsigned char c = (unsigned char)p->s[j];
 
@@ -237,8 +238,8 @@ static int parse_type(struct parser *p, ASN1_OBJECT **obj, int *nid_out)
 		return fail(p, p->i, CD_EINVAL,
 			    "expected an attribute type (CN, O, C, ... or a dotted OID)");
 	if (is_alpha(p->s[p->i])) {
-		while (p->i < p->len && (is_alpha(p->s[p->i]) || is_digit(p->s[p->i]) ||
-					 p->s[p->i] == '-'))
+		while (p->i < p->len &&
+		       (is_alpha(p->s[p->i]) || is_digit(p->s[p->i]) || p->s[p->i] == '-'))
 			p->i++;
 		len = p->i - start;
 		/* RFC 1779's "OID.2.5.4.3" */
@@ -271,7 +272,11 @@ numeric:
 	while (p->i < p->len && (is_digit(p->s[p->i]) || p->s[p->i] == '.'))
 		p->i++;
 	len = p->i - start;
-	if (len >= sizeof(buf) || !numericoid_ok(p->s + start, len))
+	/* OpenSSL prints at most 79 characters of an OID: keep it readable back. */
+	if (len > DN_OID_MAX)
+		return fail(p, start, CD_EINVAL, "dotted OID longer than %d characters",
+			    DN_OID_MAX);
+	if (!numericoid_ok(p->s + start, len))
 		return fail(p, start, CD_EINVAL, "bad dotted OID as attribute type");
 	memcpy(buf, p->s + start, len);
 	buf[len] = '\0';
@@ -292,10 +297,10 @@ static int parse_hex_value(struct parser *p, struct ava *a)
 	const unsigned char *q;
 	ASN1_TYPE *t = NULL;
 	int rc = 0, u8len;
-	const unsigned long strings = B_ASN1_NUMERICSTRING | B_ASN1_PRINTABLESTRING |
-				      B_ASN1_T61STRING | B_ASN1_IA5STRING |
-				      B_ASN1_UNIVERSALSTRING | B_ASN1_BMPSTRING |
-				      B_ASN1_UTF8STRING;
+	/* The types X509_NAME_cmp compares case- and space-insensitively (and
+	 * that a certificate's name may hold): others could never match text. */
+	const unsigned long strings = B_ASN1_PRINTABLESTRING | B_ASN1_T61STRING | B_ASN1_IA5STRING |
+				      B_ASN1_UNIVERSALSTRING | B_ASN1_BMPSTRING | B_ASN1_UTF8STRING;
 
 	p->i++; /* '#' */
 	while (p->i < p->len && hexval(p->s[p->i]) >= 0)
@@ -316,15 +321,18 @@ static int parse_hex_value(struct parser *p, struct ava *a)
 		goto out;
 	}
 	if (t->type < 0 || t->type > 30 || !(ASN1_tag2bit(t->type) & strings)) {
-		rc = fail(p, start, CD_EINVAL, "hex value is not a string type");
+		rc = fail(p, start, CD_EINVAL,
+			  "hex value is not a UTF8String, PrintableString, IA5String, "
+			  "T61String, BMPString or UniversalString");
 		goto out;
 	}
 	/* As certdesk will print it: a valid string, not empty, without NUL. */
 	u8len = ASN1_STRING_to_UTF8(&u8, t->value.asn1_string);
 	if (u8len <= 0 || memchr(u8, 0, (size_t)u8len)) {
 		rc = fail(p, start, CD_EINVAL,
-			  u8len < 0 ? "hex value is not a valid string of its type" :
-			  u8len == 0 ? "hex value is empty" : "hex value holds a NUL character");
+			  u8len < 0    ? "hex value is not a valid string of its type"
+			  : u8len == 0 ? "hex value is empty"
+				       : "hex value holds a NUL character");
 		goto out;
 	}
 	a->type = t->type;
@@ -354,8 +362,9 @@ static int parse_escape(struct parser *p, unsigned char *buf, size_t *n)
 	if (hi >= 0) {
 		lo = p->i + 2 < p->len ? hexval(p->s[p->i + 2]) : -1;
 		if (lo < 0)
-			return fail(p, at, CD_EINVAL, "'\\' must be followed by two hex digits or "
-						      "one of \\ \" + , ; < > # = space");
+			return fail(p, at, CD_EINVAL,
+				    "'\\' must be followed by two hex digits or "
+				    "one of \\ \" + , ; < > # = space");
 		if (hi == 0 && lo == 0)
 			return fail(p, at, CD_EINVAL, "value holds a NUL byte (\\00)");
 		buf[(*n)++] = (unsigned char)(hi << 4 | lo);
@@ -409,8 +418,8 @@ static int parse_string_value(struct parser *p, struct ava *a)
 		if (!quoted && (c == ',' || c == '+'))
 			break;
 		if (!quoted && (c == '"' || c == ';' || c == '<' || c == '>')) {
-			rc = fail(p, p->i, CD_EINVAL, "'%c' must be escaped as '\\%c' in a value", c,
-				  c);
+			rc = fail(p, p->i, CD_EINVAL, "'%c' must be escaped as '\\%c' in a value",
+				  c, c);
 			goto out;
 		}
 		buf[n++] = (unsigned char)c;
@@ -436,31 +445,31 @@ out:
 	return rc;
 }
 
-/* Chooses the ASN.1 string type the attribute's schema asks for. */
-static int choose_type(struct parser *p, size_t at, int nid, struct ava *a)
+/* The ASN.1 string type the attribute's schema prefers when the value fits
+ * it, else UTF8String: names are compared across string types, and a value
+ * a certificate carries (C holding a '\\', say) must parse back. */
+static void choose_type(int nid, struct ava *a)
 {
+	bool ascii = true;
+
+	for (size_t k = 0; k < a->len; k++)
+		if (a->val[k] >= 0x80)
+			ascii = false;
 	switch (nid) {
 	case NID_countryName:
 	case NID_serialNumber:
 	case NID_dnQualifier:
 	case NID_jurisdictionCountryName:
-		if (!is_printable_string(a->val, a->len))
-			return fail(p, at, CD_EINVAL,
-				    "%s value must use only A-Z a-z 0-9 space and ' ( ) + , - . / "
-				    ": = ? (PrintableString)",
-				    OBJ_nid2sn(nid));
-		a->type = V_ASN1_PRINTABLESTRING;
-		return 0;
+		if (is_printable_string(a->val, a->len))
+			a->type = V_ASN1_PRINTABLESTRING;
+		break;
 	case NID_pkcs9_emailAddress:
 	case NID_domainComponent:
-		for (size_t k = 0; k < a->len; k++)
-			if (a->val[k] >= 0x80)
-				return fail(p, at, CD_EINVAL, "%s value must be ASCII (IA5String)",
-					    OBJ_nid2sn(nid));
-		a->type = V_ASN1_IA5STRING;
-		return 0;
+		if (ascii)
+			a->type = V_ASN1_IA5STRING;
+		break;
 	default:
-		return 0;
+		break;
 	}
 }
 
@@ -486,7 +495,9 @@ static int parse_ava(struct parser *p)
 	p->i++;
 	skip_spaces(p);
 	value_at = p->i;
-	if (p->i < p->len && p->s[p->i] == '#') {
+	/* '#' starts a hexstring only when a hex digit follows: OpenSSL prints a
+	 * one-character value "#" unescaped, and it must read back. */
+	if (p->i + 1 < p->len && p->s[p->i] == '#' && hexval(p->s[p->i + 1]) >= 0) {
 		rc = parse_hex_value(p, a);
 		if (rc)
 			return rc;
@@ -503,7 +514,8 @@ static int parse_ava(struct parser *p)
 	skip_spaces(p);
 	if (p->i < p->len && p->s[p->i] != ',' && p->s[p->i] != '+')
 		return fail(p, p->i, CD_EINVAL, "expected ',' or '+' after a quoted value");
-	return choose_type(p, value_at, nid, a);
+	choose_type(nid, a);
+	return 0;
 }
 
 static int build(struct parser *p, X509_NAME **out)
@@ -525,9 +537,9 @@ static int build(struct parser *p, X509_NAME **out)
 			if (!X509_NAME_add_entry_by_OBJ(name, a->obj, a->type, a->val, (int)a->len,
 							-1, k == begin ? 0 : -1)) {
 				X509_NAME_free(name);
-				return cd_err_set(p->err, CD_EINVAL, false,
-						  "distinguished name: OpenSSL refused attribute %zu",
-						  k + 1);
+				return cd_err_set(
+				    p->err, CD_EINVAL, false,
+				    "distinguished name: OpenSSL refused attribute %zu", k + 1);
 			}
 		}
 		end = begin;

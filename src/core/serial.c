@@ -161,9 +161,10 @@ static int parse_dec(const char *text, const char *p, const char *end, char *out
 			carry = v >> 8;
 		}
 		if (carry)
-			return cd_err_set(err, CD_ELIMIT, false,
-					  "serial number '%.60s' is larger than %d octets (RFC 5280)",
-					  text, SERIAL_MAX_OCTETS);
+			return cd_err_set(
+			    err, CD_ELIMIT, false,
+			    "serial number '%.60s' is larger than %d octets (RFC 5280)", text,
+			    SERIAL_MAX_OCTETS);
 	}
 	serial_hex_from_bytes(mag, sizeof(mag), hex, sizeof(hex));
 	return emit(hex, strlen(hex), out, outsz, text, err);
@@ -180,7 +181,8 @@ int serial_normalize(const char *text, char *out, size_t outsz, struct cd_err *e
 	len = strlen(text);
 	if (len > SERIAL_TEXT_MAX)
 		return cd_err_set(err, CD_ELIMIT, false,
-				  "serial number text is longer than %d characters", SERIAL_TEXT_MAX);
+				  "serial number text is longer than %d characters",
+				  SERIAL_TEXT_MAX);
 	p = text;
 	end = text + len;
 	while (p < end && is_blank(*p))

@@ -27,8 +27,8 @@
 #include "util/err.h"
 
 #define SERIAL_MAX_OCTETS 20
-#define SERIAL_HEX_MAX    (2 * SERIAL_MAX_OCTETS) /* hex digits of the normal form */
-#define SERIAL_TEXT_MAX   256                      /* longest input accepted */
+#define SERIAL_HEX_MAX	  (2 * SERIAL_MAX_OCTETS) /* hex digits of the normal form */
+#define SERIAL_TEXT_MAX	  256			  /* longest input accepted */
 
 /* Writes the normal form of text into out (outsz >= SERIAL_HEX_MAX + 1 is
  * always enough). Returns 0; -CD_EINVAL naming the position (1-based) of the

@@ -26,11 +26,11 @@
 #include <openssl/rand.h>
 #include <sodium.h>
 
-#define B64_KEY_LEN     44 /* standard base64 of 32 bytes, with padding */
-#define LINE_MAX_LEN    256
-#define LOCK_ATTEMPTS   20
-#define SEALED_PREFIX   "v1."
-#define SEALED_HDR_MAX  16 /* "v1." + 5 digits + "." + NUL */
+#define B64_KEY_LEN    44 /* standard base64 of 32 bytes, with padding */
+#define LINE_MAX_LEN   256
+#define LOCK_ATTEMPTS  20
+#define SEALED_PREFIX  "v1."
+#define SEALED_HDR_MAX 16 /* "v1." + 5 digits + "." + NUL */
 
 struct sbkey {
 	unsigned id;
@@ -79,7 +79,8 @@ static const struct sbkey *keyset_find(const struct keyset *ks, unsigned id)
 }
 
 /* Inserts keeping ids ascending; the caller has checked for room and duplicates. */
-static void keyset_insert(struct keyset *ks, unsigned id, const unsigned char key[SECRETBOX_KEY_LEN])
+static void keyset_insert(struct keyset *ks, unsigned id,
+			  const unsigned char key[SECRETBOX_KEY_LEN])
 {
 	size_t i = ks->n;
 
@@ -123,23 +124,26 @@ static int parse_key_line(const char *path, size_t lineno, const char *line, siz
 	int rc = 0;
 
 	if (len < 4 || memcmp(line, "key ", 4) != 0)
-		return cd_err_set(err, CD_ECONFIG, false,
-				  "master key file %s:%zu: expected 'key <id> <base64 of %d bytes>'",
-				  path, lineno, SECRETBOX_KEY_LEN);
+		return cd_err_set(
+		    err, CD_ECONFIG, false,
+		    "master key file %s:%zu: expected 'key <id> <base64 of %d bytes>'", path,
+		    lineno, SECRETBOX_KEY_LEN);
 	id = line + 4;
 	sp = memchr(id, ' ', len - 4);
 	if (!sp)
-		return cd_err_set(err, CD_ECONFIG, false,
-				  "master key file %s:%zu: expected 'key <id> <base64 of %d bytes>'",
-				  path, lineno, SECRETBOX_KEY_LEN);
+		return cd_err_set(
+		    err, CD_ECONFIG, false,
+		    "master key file %s:%zu: expected 'key <id> <base64 of %d bytes>'", path,
+		    lineno, SECRETBOX_KEY_LEN);
 	idlen = (size_t)(sp - id);
 	b64 = sp + 1;
 	b64len = len - (size_t)(b64 - line);
 	if (!parse_kid(id, idlen, &kid))
-		return cd_err_set(err, CD_ECONFIG, false,
-				  "master key file %s:%zu: the key id must be a whole number from 1 "
-				  "to %u without leading zeros",
-				  path, lineno, SECRETBOX_KID_MAX);
+		return cd_err_set(
+		    err, CD_ECONFIG, false,
+		    "master key file %s:%zu: the key id must be a whole number from 1 "
+		    "to %u without leading zeros",
+		    path, lineno, SECRETBOX_KID_MAX);
 	if (b64len != B64_KEY_LEN ||
 	    sodium_base642bin(key, sizeof(key), b64, b64len, NULL, &keylen, NULL,
 			      sodium_base64_VARIANT_ORIGINAL) != 0 ||
@@ -158,8 +162,8 @@ static int parse_key_line(const char *path, size_t lineno, const char *line, siz
 	}
 	if (ks->n >= SECRETBOX_MAX_KEYS) {
 		rc = cd_err_set(err, CD_ECONFIG, false,
-				"master key file %s:%zu: more than %d keys; drop the old ones", path,
-				lineno, SECRETBOX_MAX_KEYS);
+				"master key file %s:%zu: more than %d keys; drop the old ones",
+				path, lineno, SECRETBOX_MAX_KEYS);
 		goto out;
 	}
 	keyset_insert(ks, kid, key);
@@ -197,11 +201,13 @@ static int parse_key_text(const char *path, const char *text, size_t len, struct
 			if (l == sizeof(header) - 1 && memcmp(line, header, l) == 0)
 				continue;
 			if (l > strlen(SECRETBOX_FILE_MAGIC) + 1 &&
-			    memcmp(line, SECRETBOX_FILE_MAGIC " ", strlen(SECRETBOX_FILE_MAGIC) + 1) == 0)
-				return cd_err_set(err, CD_ECONFIG, false,
-						  "master key file %s:1: unsupported format version "
-						  "(this certdesk reads '%s')",
-						  path, header);
+			    memcmp(line, SECRETBOX_FILE_MAGIC " ",
+				   strlen(SECRETBOX_FILE_MAGIC) + 1) == 0)
+				return cd_err_set(
+				    err, CD_ECONFIG, false,
+				    "master key file %s:1: unsupported format version "
+				    "(this certdesk reads '%s')",
+				    path, header);
 			return cd_err_set(err, CD_ECONFIG, false,
 					  "master key file %s:1: not a certdesk master key file "
 					  "(the first line must be '%s')",
@@ -445,7 +451,8 @@ static int lock_key_file(const char *path, int *fd_out, struct cd_err *err)
 		close(fd);
 	}
 	return cd_err_set(err, CD_EBUSY, true,
-			  "master key file %s keeps changing while certdesk tries to lock it", path);
+			  "master key file %s keeps changing while certdesk tries to lock it",
+			  path);
 }
 
 static int new_key(unsigned char key[SECRETBOX_KEY_LEN], struct cd_err *err)
@@ -704,11 +711,12 @@ static bool feed_aad(EVP_CIPHER_CTX *ctx, bool enc, unsigned kid, const char *aa
 	}
 	if (EVP_DecryptUpdate(ctx, NULL, &n, (const unsigned char *)hdr, hl) != 1)
 		return false;
-	return al == 0 || EVP_DecryptUpdate(ctx, NULL, &n, (const unsigned char *)aad, (int)al) == 1;
+	return al == 0 ||
+	       EVP_DecryptUpdate(ctx, NULL, &n, (const unsigned char *)aad, (int)al) == 1;
 }
 
-int secretbox_seal(const secretbox_t *box, const char *aad, const unsigned char *pt,
-		   size_t ptlen, char **sealed_out, struct cd_err *err)
+int secretbox_seal(const secretbox_t *box, const char *aad, const unsigned char *pt, size_t ptlen,
+		   char **sealed_out, struct cd_err *err)
 {
 	const struct sbkey *k;
 	EVP_CIPHER_CTX *ctx = NULL;
@@ -720,10 +728,14 @@ int secretbox_seal(const secretbox_t *box, const char *aad, const unsigned char 
 	if (!box || !aad || (!pt && ptlen) || !sealed_out)
 		return cd_err_set(err, CD_EINVAL, false, "secretbox_seal: missing argument");
 	*sealed_out = NULL;
-	if (ptlen > SECRETBOX_MAX_PLAINTEXT)
+	if (ptlen > SECRETBOX_MAX_PLAINTEXT) {
+		char row[96];
+
+		printable(aad, row, sizeof(row));
 		return cd_err_set(err, CD_ELIMIT, false,
-				  "secret for '%.80s' is %zu bytes; the limit is %u", aad, ptlen,
+				  "secret for '%s' is %zu bytes; the limit is %u", row, ptlen,
 				  SECRETBOX_MAX_PLAINTEXT);
+	}
 	k = &box->ks->keys[box->ks->n - 1];
 	bloblen = SECRETBOX_NONCE_LEN + ptlen + SECRETBOX_TAG_LEN;
 	blob = malloc(bloblen);
@@ -743,7 +755,7 @@ int secretbox_seal(const secretbox_t *box, const char *aad, const unsigned char 
 	    EVP_EncryptFinal_ex(ctx, blob + SECRETBOX_NONCE_LEN + ptlen, &n) != 1 ||
 	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, SECRETBOX_TAG_LEN,
 				blob + SECRETBOX_NONCE_LEN + ptlen) != 1) {
-		rc = cd_err_set(err, CD_ECRYPTO, false, "AES-256-GCM failed to seal '%.80s'", aad);
+		rc = cd_err_set(err, CD_ECRYPTO, false, "AES-256-GCM failed to seal a secret");
 		goto out;
 	}
 	hl = snprintf(hdr, sizeof(hdr), SEALED_PREFIX "%u.", k->id);
@@ -786,10 +798,11 @@ int secretbox_open(const secretbox_t *box, const char *aad, const char *sealed,
 				  "sealed secret for '%s' is not a v1 sealed value", row);
 	k = keyset_find(box->ks, kid);
 	if (!k)
-		return cd_err_set(err, CD_ECRYPTO, false,
-				  "sealed secret for '%s' was sealed under key %u, which the master "
-				  "key file does not hold (it holds keys %u to %u)",
-				  row, kid, box->ks->keys[0].id, secretbox_active_kid(box));
+		return cd_err_set(
+		    err, CD_ECRYPTO, false,
+		    "sealed secret for '%s' was sealed under key %u, which the master "
+		    "key file does not hold (it holds keys %u to %u)",
+		    row, kid, box->ks->keys[0].id, secretbox_active_kid(box));
 	b64len = strlen(body);
 	maxblob = SECRETBOX_NONCE_LEN + SECRETBOX_MAX_PLAINTEXT + SECRETBOX_TAG_LEN;
 	if (b64len > sodium_base64_ENCODED_LEN(maxblob, sodium_base64_VARIANT_URLSAFE_NO_PADDING))

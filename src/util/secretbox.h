@@ -51,15 +51,15 @@
 
 #include "util/err.h"
 
-#define SECRETBOX_KEY_LEN        32
-#define SECRETBOX_NONCE_LEN      12
-#define SECRETBOX_TAG_LEN        16
-#define SECRETBOX_KID_MAX        65535u
-#define SECRETBOX_MAX_KEYS       64
-#define SECRETBOX_MAX_FILE       65536           /* bytes of a master key file */
-#define SECRETBOX_MAX_PLAINTEXT  (1024u * 1024u) /* bytes of one secret */
-#define SECRETBOX_FILE_MAGIC     "certdesk-master-key"
-#define SECRETBOX_FILE_VERSION   1
+#define SECRETBOX_KEY_LEN	32
+#define SECRETBOX_NONCE_LEN	12
+#define SECRETBOX_TAG_LEN	16
+#define SECRETBOX_KID_MAX	65535u
+#define SECRETBOX_MAX_KEYS	64
+#define SECRETBOX_MAX_FILE	65536		/* bytes of a master key file */
+#define SECRETBOX_MAX_PLAINTEXT (1024u * 1024u) /* bytes of one secret */
+#define SECRETBOX_FILE_MAGIC	"certdesk-master-key"
+#define SECRETBOX_FILE_VERSION	1
 
 typedef struct secretbox secretbox_t;
 
@@ -95,8 +95,8 @@ bool secretbox_has_kid(const secretbox_t *box, unsigned kid);
 /* Seals pt[0..ptlen) for the row named by aad (non-NULL; may be "" but should
  * be the row's identity). *sealed_out is a NUL-terminated string the caller
  * frees with free(). -CD_ELIMIT above SECRETBOX_MAX_PLAINTEXT. */
-int secretbox_seal(const secretbox_t *box, const char *aad, const unsigned char *pt,
-		   size_t ptlen, char **sealed_out, struct cd_err *err);
+int secretbox_seal(const secretbox_t *box, const char *aad, const unsigned char *pt, size_t ptlen,
+		   char **sealed_out, struct cd_err *err);
 
 /* Opens a sealed value for the row named by aad. On success *pt_out holds
  * *ptlen_out bytes followed by a NUL (so a PEM can be used as a string); the

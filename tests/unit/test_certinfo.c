@@ -52,54 +52,251 @@ struct spec {
 	unsigned char serial[4];
 	size_t serial_len;
 	const char *not_before, *not_after; /* ASN1_TIME_set_string form */
-	int key;                            /* index into keys[] */
-	int issuer;                         /* cert id, or -1 for self-signed */
+	int key;			    /* index into keys[] */
+	int issuer;			    /* cert id, or -1 for self-signed */
 };
 
 enum { K_RSA, K_EC_CA, K_EC, K_EC2, K_ED, NKEYS };
 
 static const struct spec specs[NCERTS] = {
-	[ROOT] = { "root", "certdesk Test Root", "certdesk test", NULL, true, true, true, { 1 }, 1,
-		   "20240101000000Z", "20340101000000Z", K_RSA, -1 },
-	[G3] = { "g3", "JPRS Domain Validation Authority - G3", "Japan Registry Services Co., Ltd.",
-		 NULL, true, true, true, { 2 }, 1, "20240101000000Z", "20300101000000Z", K_EC_CA,
+	[ROOT] = { "root",
+		   "certdesk Test Root",
+		   "certdesk test",
+		   NULL,
+		   true,
+		   true,
+		   true,
+		   { 1 },
+		   1,
+		   "20240101000000Z",
+		   "20340101000000Z",
+		   K_RSA,
+		   -1 },
+	[G3] = { "g3",
+		 "JPRS Domain Validation Authority - G3",
+		 "Japan Registry Services Co., Ltd.",
+		 NULL,
+		 true,
+		 true,
+		 true,
+		 { 2 },
+		 1,
+		 "20240101000000Z",
+		 "20300101000000Z",
+		 K_EC_CA,
 		 ROOT },
-	[LEAF_A] = { "leaf_a", "example.jp", NULL, "DNS:example.jp,DNS:www.example.jp", false, true,
-		     true, { 0x00, 0x80, 0x01 }, 3, "250101000000Z", "20260101000000Z", K_EC, G3 },
-	[LEAF_B] = { "leaf_b", "example.jp", NULL, "DNS:example.jp,DNS:www.example.jp", false, true,
-		     true, { 0x0b }, 1, "20250601000000Z", "20260601000000Z", K_EC, G3 },
-	[WILD] = { "wild", "*.wild.example.jp", NULL, "DNS:*.wild.example.jp", false, true, true,
-		   { 0x0c }, 1, "20250101000000Z", "20261201000000Z", K_EC, G3 },
-	[EXACT_WWW] = { "exact_www", "www.wild.example.jp", NULL, NULL, false, true, true, { 0x0d },
-			1, "20250101000000Z", "20250901000000Z", K_EC, G3 },
-	[NOSAN] = { "nosan", "NoSan.Example.JP", NULL, NULL, false, true, true, { 0x00 }, 1,
-		    "20250101000000Z", "20260101000000Z", K_RSA, G3 },
-	[SANONLY] = { "sanonly", NULL, "SAN Only", "DNS:SanOnly.Example.JP,IP:192.0.2.1,email:a@b.jp",
-		      false, true, true, { 0x0e }, 1, "20250101000000Z", "20260101000000Z", K_EC,
+	[LEAF_A] = { "leaf_a",
+		     "example.jp",
+		     NULL,
+		     "DNS:example.jp,DNS:www.example.jp",
+		     false,
+		     true,
+		     true,
+		     { 0x00, 0x80, 0x01 },
+		     3,
+		     "250101000000Z",
+		     "20260101000000Z",
+		     K_EC,
+		     G3 },
+	[LEAF_B] = { "leaf_b",
+		     "example.jp",
+		     NULL,
+		     "DNS:example.jp,DNS:www.example.jp",
+		     false,
+		     true,
+		     true,
+		     { 0x0b },
+		     1,
+		     "20250601000000Z",
+		     "20260601000000Z",
+		     K_EC,
+		     G3 },
+	[WILD] = { "wild",
+		   "*.wild.example.jp",
+		   NULL,
+		   "DNS:*.wild.example.jp",
+		   false,
+		   true,
+		   true,
+		   { 0x0c },
+		   1,
+		   "20250101000000Z",
+		   "20261201000000Z",
+		   K_EC,
+		   G3 },
+	[EXACT_WWW] = { "exact_www",
+			"www.wild.example.jp",
+			NULL,
+			NULL,
+			false,
+			true,
+			true,
+			{ 0x0d },
+			1,
+			"20250101000000Z",
+			"20250901000000Z",
+			K_EC,
+			G3 },
+	[NOSAN] = { "nosan",
+		    "NoSan.Example.JP",
+		    NULL,
+		    NULL,
+		    false,
+		    true,
+		    true,
+		    { 0x00 },
+		    1,
+		    "20250101000000Z",
+		    "20260101000000Z",
+		    K_RSA,
+		    G3 },
+	[SANONLY] = { "sanonly",
+		      NULL,
+		      "SAN Only",
+		      "DNS:SanOnly.Example.JP,IP:192.0.2.1,email:a@b.jp",
+		      false,
+		      true,
+		      true,
+		      { 0x0e },
+		      1,
+		      "20250101000000Z",
+		      "20260101000000Z",
+		      K_EC,
 		      G3 },
-	[CA_LIKE] = { "ca_like", "ca.example.jp", NULL, "DNS:ca.example.jp", true, true, true,
-		      { 0x0f }, 1, "20250101000000Z", "20260101000000Z", K_EC_CA, ROOT },
-	[ED] = { "ed", "ed.example.jp", NULL, "DNS:ed.example.jp", false, true, true, { 0x10 }, 1,
-		 "20250101000000Z", "20260101000000Z", K_ED, G3 },
-	[STAR_TLD] = { "star_tld", NULL, "x", "DNS:*.jp", false, true, true, { 0x11 }, 1,
-		       "20250101000000Z", "20260101000000Z", K_EC, G3 },
-	[PARTIAL] = { "partial", NULL, "x", "DNS:w*.example.jp", false, true, true, { 0x12 }, 1,
-		      "20250101000000Z", "20260101000000Z", K_EC, G3 },
-	[G3_IMPOSTOR] = { "g3_impostor", "JPRS Domain Validation Authority - G3",
-			  "Japan Registry Services Co., Ltd.", NULL, true, true, true, { 0x13 }, 1,
-			  "20240101000000Z", "20300101000000Z", K_EC2, ROOT },
-	[G3_VARIANT] = { "g3_variant", "jprs domain validation  authority - g3",
-			 "JAPAN REGISTRY SERVICES CO., LTD.", NULL, true, false, true, { 0x14 }, 1,
-			 "20240101000000Z", "20300101000000Z", K_EC2, ROOT },
-	[NOAKI] = { "noaki", "noaki.example.jp", NULL, "DNS:noaki.example.jp", false, true, false,
-		    { 0x15 }, 1, "491231235959Z", "20500101000000Z", K_EC, G3 },
+	[CA_LIKE] = { "ca_like",
+		      "ca.example.jp",
+		      NULL,
+		      "DNS:ca.example.jp",
+		      true,
+		      true,
+		      true,
+		      { 0x0f },
+		      1,
+		      "20250101000000Z",
+		      "20260101000000Z",
+		      K_EC_CA,
+		      ROOT },
+	[ED] = { "ed",
+		 "ed.example.jp",
+		 NULL,
+		 "DNS:ed.example.jp",
+		 false,
+		 true,
+		 true,
+		 { 0x10 },
+		 1,
+		 "20250101000000Z",
+		 "20260101000000Z",
+		 K_ED,
+		 G3 },
+	[STAR_TLD] = { "star_tld",
+		       NULL,
+		       "x",
+		       "DNS:*.jp",
+		       false,
+		       true,
+		       true,
+		       { 0x11 },
+		       1,
+		       "20250101000000Z",
+		       "20260101000000Z",
+		       K_EC,
+		       G3 },
+	[PARTIAL] = { "partial",
+		      NULL,
+		      "x",
+		      "DNS:w*.example.jp",
+		      false,
+		      true,
+		      true,
+		      { 0x12 },
+		      1,
+		      "20250101000000Z",
+		      "20260101000000Z",
+		      K_EC,
+		      G3 },
+	[G3_IMPOSTOR] = { "g3_impostor",
+			  "JPRS Domain Validation Authority - G3",
+			  "Japan Registry Services Co., Ltd.",
+			  NULL,
+			  true,
+			  true,
+			  true,
+			  { 0x13 },
+			  1,
+			  "20240101000000Z",
+			  "20300101000000Z",
+			  K_EC2,
+			  ROOT },
+	[G3_VARIANT] = { "g3_variant",
+			 "jprs domain validation  authority - g3",
+			 "JAPAN REGISTRY SERVICES CO., LTD.",
+			 NULL,
+			 true,
+			 false,
+			 true,
+			 { 0x14 },
+			 1,
+			 "20240101000000Z",
+			 "20300101000000Z",
+			 K_EC2,
+			 ROOT },
+	[NOAKI] = { "noaki",
+		    "noaki.example.jp",
+		    NULL,
+		    "DNS:noaki.example.jp",
+		    false,
+		    true,
+		    false,
+		    { 0x15 },
+		    1,
+		    "491231235959Z",
+		    "20500101000000Z",
+		    K_EC,
+		    G3 },
+};
+
+struct bad_bundle {
+	const char *name;
+	enum cd_errcode code;
+	const char *msg_has[2];
+	char *text; /* built by build_bad_texts() in the group setup */
+};
+
+static struct bad_bundle bad_cases[] = {
+	{ "empty", CD_EINVAL, { "no certificate in PEM data" }, NULL },
+	{ "text only", CD_EINVAL, { "no certificate in PEM data" }, NULL },
+	{ "private key only", CD_EINVAL, { "no certificate in PEM data" }, NULL },
+	{ "garbage block only", CD_EINVAL, { "no certificate in PEM data" }, NULL },
+	{ "bad base64", CD_EINVAL, { "PEM block 1 (CERTIFICATE, line 1)", "base64" }, NULL },
+	{ "base64 padding in the middle", CD_EINVAL, { "PEM block 1", "base64" }, NULL },
+	{ "not a certificate",
+	  CD_EINVAL,
+	  { "PEM block 1", "not a valid X.509 certificate" },
+	  NULL },
+	{ "broken third block after a key",
+	  CD_EINVAL,
+	  { "PEM block 3 (CERTIFICATE, line", "not a valid X.509" },
+	  NULL },
+	{ "unterminated", CD_EINVAL, { "PEM block 2 (CERTIFICATE, line", "no END line" }, NULL },
+	{ "mismatched END", CD_EINVAL, { "PEM block 1", "no END line" }, NULL },
+	{ "key without END hides a certificate",
+	  CD_EINVAL,
+	  { "PEM block 1 (PRIVATE KEY, line 1)", "no END line" },
+	  NULL },
+	{ "bytes after the certificate", CD_EINVAL, { "PEM block 1", "1 bytes follow" }, NULL },
+	{ "headers in a certificate block", CD_EINVAL, { "PEM block 1", "base64" }, NULL },
 };
 
 static EVP_PKEY *keys[NKEYS];
 static X509 *certs[NCERTS];
 static char *pems[NCERTS];
-static char *key_pem;      /* a private key block, to be skipped */
-static char key_needle[65]; /* one line of its body, which must never show up */
+static char *key_pem;		 /* a private key block, to be skipped */
+static char key_needle[65];	 /* one line of its body, which must never show up */
+static struct certinfo_list all; /* every certificate above, in cert_id order */
+
+static char *cat(const char *first, ...);
+static void build_bad_texts(void);
 
 static char *pem_of_cert(X509 *x)
 {
@@ -140,8 +337,8 @@ static X509 *make_cert(const struct spec *s)
 	BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x));
 	BN_free(bn);
 	if (s->o) {
-		X509_NAME_add_entry_by_txt(subj, "C", MBSTRING_ASC, (const unsigned char *)"JP",
-					   -1, -1, 0);
+		X509_NAME_add_entry_by_txt(subj, "C", MBSTRING_ASC, (const unsigned char *)"JP", -1,
+					   -1, 0);
 		X509_NAME_add_entry_by_txt(subj, "O", MBSTRING_UTF8, (const unsigned char *)s->o,
 					   -1, -1, 0);
 	}
@@ -159,8 +356,9 @@ static X509 *make_cert(const struct spec *s)
 		add_ext(x, issuer, NID_authority_key_identifier, "keyid:always");
 	if (s->sans)
 		add_ext(x, issuer, NID_subject_alt_name, s->sans);
-	assert_true(X509_sign(x, ikey, EVP_PKEY_get_base_id(ikey) == EVP_PKEY_ED25519 ? NULL :
-										  EVP_sha256()) > 0);
+	assert_true(
+	    X509_sign(x, ikey,
+		      EVP_PKEY_get_base_id(ikey) == EVP_PKEY_ED25519 ? NULL : EVP_sha256()) > 0);
 	return x;
 }
 
@@ -192,6 +390,22 @@ static int setup(void **state)
 	line = strchr(key_pem, '\n') + 1;
 	memcpy(key_needle, line, 32);
 	key_needle[32] = '\0';
+	{
+		char *bundle = cat("", NULL);
+		struct cd_err err = { 0 };
+
+		for (int i = 0; i < NCERTS; i++) {
+			char *next = cat(bundle, pems[i], NULL);
+
+			free(bundle);
+			bundle = next;
+		}
+		if (certinfo_parse_bundle(bundle, strlen(bundle), &all, &err) != 0 ||
+		    all.count != NCERTS)
+			fail_msg("the bundle of all certificates: %s", err.msg);
+		free(bundle);
+	}
+	build_bad_texts();
 	return 0;
 }
 
@@ -205,6 +419,9 @@ static int teardown(void **state)
 	for (int i = 0; i < NKEYS; i++)
 		EVP_PKEY_free(keys[i]);
 	free(key_pem);
+	certinfo_list_free(&all);
+	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++)
+		free(bad_cases[i].text);
 	return 0;
 }
 
@@ -281,81 +498,75 @@ static const struct facts_case facts_cases[] = {
 	  1796083200 },
 	{ NOSAN, "nosan.example.jp", "", "0", "rsa2048", false, 1735689600, 1767225600 },
 	{ SANONLY, "", "sanonly.example.jp", "e", "ec-p256", false, 1735689600, 1767225600 },
-	{ CA_LIKE, "ca.example.jp", "ca.example.jp", "f", "ec-p256", true, 1735689600,
-	  1767225600 },
+	{ CA_LIKE, "ca.example.jp", "ca.example.jp", "f", "ec-p256", true, 1735689600, 1767225600 },
 	{ ED, "ed.example.jp", "ed.example.jp", "10", "ed25519", false, 1735689600, 1767225600 },
 	/* UTCTime 491231235959Z and GeneralizedTime 20500101000000Z */
 	{ NOAKI, "noaki.example.jp", "noaki.example.jp", "15", "ec-p256", false, 2524607999,
 	  2524608000 },
 };
 
-static void test_facts_table(void **state)
+static void test_facts_case(void **state)
 {
-	(void)state;
-	for (size_t i = 0; i < sizeof(facts_cases) / sizeof(facts_cases[0]); i++) {
-		const struct facts_case *c = &facts_cases[i];
-		const char *name = specs[c->id].label;
-		struct certinfo_list l;
-		struct cd_err err = { 0 };
-		const struct certinfo *ci;
-		unsigned char md[32];
-		unsigned mdlen;
-		char want[200], sans[512] = "";
-		const unsigned char *der;
-		size_t derlen;
+	const struct facts_case *c = *state;
+	const char *name = specs[c->id].label;
+	struct certinfo_list l;
+	struct cd_err err = { 0 };
+	const struct certinfo *ci;
+	unsigned char md[32];
+	unsigned mdlen;
+	char want[200], sans[512] = "";
+	const unsigned char *der;
+	size_t derlen;
 
-		if (parse_str(pems[c->id], &l, &err) != 0 || l.count != 1)
-			fail_msg("case '%s': parse failed: %s", name, err.msg);
-		ci = &l.items[0];
-		if (strcmp(ci->subject_cn, c->cn) != 0)
-			fail_msg("case '%s': cn '%s' want '%s'", name, ci->subject_cn, c->cn);
-		for (size_t k = 0; k < ci->nsans; k++) {
-			strcat(sans, k ? "," : "");
-			strcat(sans, ci->sans[k]);
-		}
-		if (strcmp(sans, c->sans) != 0)
-			fail_msg("case '%s': sans '%s' want '%s'", name, sans, c->sans);
-		if (strcmp(ci->serial, c->serial) != 0)
-			fail_msg("case '%s': serial '%s' want '%s'", name, ci->serial, c->serial);
-		if (strcmp(ci->key_type, c->key_type) != 0)
-			fail_msg("case '%s': key_type '%s' want '%s'", name, ci->key_type,
-				 c->key_type);
-		if (ci->is_ca != c->is_ca)
-			fail_msg("case '%s': is_ca %d", name, ci->is_ca);
-		if (ci->not_before != c->not_before || ci->not_after != c->not_after)
-			fail_msg("case '%s': dates %lld..%lld want %lld..%lld", name,
-				 (long long)ci->not_before, (long long)ci->not_after,
-				 (long long)c->not_before, (long long)c->not_after);
-		X509_digest(certs[c->id], EVP_sha256(), md, &mdlen);
-		hex(md, mdlen, want);
-		if (strcmp(ci->sha256, want) != 0)
-			fail_msg("case '%s': sha256 %s want %s", name, ci->sha256, want);
-		want[0] = '\0';
-		if (X509_get0_subject_key_id(certs[c->id]))
-			hex(ASN1_STRING_get0_data(X509_get0_subject_key_id(certs[c->id])),
-			    (size_t)ASN1_STRING_length(X509_get0_subject_key_id(certs[c->id])), want);
-		if (strcmp(ci->ski, want) != 0 || strlen(want) != 40)
-			fail_msg("case '%s': ski '%s' want '%s'", name, ci->ski, want);
-		want[0] = '\0';
-		if (X509_get0_authority_key_id(certs[c->id]))
-			hex(ASN1_STRING_get0_data(X509_get0_authority_key_id(certs[c->id])),
-			    (size_t)ASN1_STRING_length(X509_get0_authority_key_id(certs[c->id])),
-			    want);
-		if (strcmp(ci->aki, want) != 0 || (specs[c->id].aki != (want[0] != '\0')))
-			fail_msg("case '%s': aki '%s' want '%s'", name, ci->aki, want);
-		/* The canonical PEM is what OpenSSL writes. */
-		if (strcmp(ci->pem, pems[c->id]) != 0 || ci->pem_len != strlen(pems[c->id]))
-			fail_msg("case '%s': pem differs from PEM_write_bio_X509", name);
-		X509_NAME_get0_der(X509_get_issuer_name(certs[c->id]), &der, &derlen);
-		if (ci->issuer_der_len != derlen || memcmp(ci->issuer_der, der, derlen) != 0)
-			fail_msg("case '%s': issuer_der differs", name);
-		X509_NAME_get0_der(X509_get_subject_name(certs[c->id]), &der, &derlen);
-		if (ci->subject_der_len != derlen || memcmp(ci->subject_der, der, derlen) != 0)
-			fail_msg("case '%s': subject_der differs", name);
-		if (ci->block != 1 || ci->line != 1)
-			fail_msg("case '%s': block %zu line %zu", name, ci->block, ci->line);
-		certinfo_list_free(&l);
+	if (parse_str(pems[c->id], &l, &err) != 0 || l.count != 1)
+		fail_msg("case '%s': parse failed: %s", name, err.msg);
+	ci = &l.items[0];
+	if (strcmp(ci->subject_cn, c->cn) != 0)
+		fail_msg("case '%s': cn '%s' want '%s'", name, ci->subject_cn, c->cn);
+	for (size_t k = 0; k < ci->nsans; k++) {
+		strcat(sans, k ? "," : "");
+		strcat(sans, ci->sans[k]);
 	}
+	if (strcmp(sans, c->sans) != 0)
+		fail_msg("case '%s': sans '%s' want '%s'", name, sans, c->sans);
+	if (strcmp(ci->serial, c->serial) != 0)
+		fail_msg("case '%s': serial '%s' want '%s'", name, ci->serial, c->serial);
+	if (strcmp(ci->key_type, c->key_type) != 0)
+		fail_msg("case '%s': key_type '%s' want '%s'", name, ci->key_type, c->key_type);
+	if (ci->is_ca != c->is_ca)
+		fail_msg("case '%s': is_ca %d", name, ci->is_ca);
+	if (ci->not_before != c->not_before || ci->not_after != c->not_after)
+		fail_msg("case '%s': dates %lld..%lld want %lld..%lld", name,
+			 (long long)ci->not_before, (long long)ci->not_after,
+			 (long long)c->not_before, (long long)c->not_after);
+	X509_digest(certs[c->id], EVP_sha256(), md, &mdlen);
+	hex(md, mdlen, want);
+	if (strcmp(ci->sha256, want) != 0)
+		fail_msg("case '%s': sha256 %s want %s", name, ci->sha256, want);
+	want[0] = '\0';
+	if (X509_get0_subject_key_id(certs[c->id]))
+		hex(ASN1_STRING_get0_data(X509_get0_subject_key_id(certs[c->id])),
+		    (size_t)ASN1_STRING_length(X509_get0_subject_key_id(certs[c->id])), want);
+	if (strcmp(ci->ski, want) != 0 || strlen(want) != 40)
+		fail_msg("case '%s': ski '%s' want '%s'", name, ci->ski, want);
+	want[0] = '\0';
+	if (X509_get0_authority_key_id(certs[c->id]))
+		hex(ASN1_STRING_get0_data(X509_get0_authority_key_id(certs[c->id])),
+		    (size_t)ASN1_STRING_length(X509_get0_authority_key_id(certs[c->id])), want);
+	if (strcmp(ci->aki, want) != 0 || (specs[c->id].aki != (want[0] != '\0')))
+		fail_msg("case '%s': aki '%s' want '%s'", name, ci->aki, want);
+	/* The canonical PEM is what OpenSSL writes. */
+	if (strcmp(ci->pem, pems[c->id]) != 0 || ci->pem_len != strlen(pems[c->id]))
+		fail_msg("case '%s': pem differs from PEM_write_bio_X509", name);
+	X509_NAME_get0_der(X509_get_issuer_name(certs[c->id]), &der, &derlen);
+	if (ci->issuer_der_len != derlen || memcmp(ci->issuer_der, der, derlen) != 0)
+		fail_msg("case '%s': issuer_der differs", name);
+	X509_NAME_get0_der(X509_get_subject_name(certs[c->id]), &der, &derlen);
+	if (ci->subject_der_len != derlen || memcmp(ci->subject_der, der, derlen) != 0)
+		fail_msg("case '%s': subject_der differs", name);
+	if (ci->block != 1 || ci->line != 1)
+		fail_msg("case '%s': block %zu line %zu", name, ci->block, ci->line);
+	certinfo_list_free(&l);
 }
 
 static void test_dn_text(void **state)
@@ -379,9 +590,9 @@ static void test_mixed_bundle(void **state)
 {
 	static const char garbage[] = "-----BEGIN GARBAGE-----\nnot base64 at all!!\n"
 				      "-----END GARBAGE-----\n";
-	char *b = cat("Bundle for example.jp\nsubject=CN=example.jp\n", pems[LEAF_A], pems[G3],
-		      key_pem, garbage, "between blocks\n", pems[LEAF_B], pems[ROOT],
-		      "trailing text", NULL);
+	char *b =
+	    cat("Bundle for example.jp\nsubject=CN=example.jp\n", pems[LEAF_A], pems[G3], key_pem,
+		garbage, "between blocks\n", pems[LEAF_B], pems[ROOT], "trailing text", NULL);
 	static const size_t want_blocks[] = { 1, 2, 5, 6 };
 	static const enum cert_id want_ids[] = { LEAF_A, G3, LEAF_B, ROOT };
 	struct certinfo_list l;
@@ -393,7 +604,8 @@ static void test_mixed_bundle(void **state)
 	assert_int_equal(l.count, 4);
 	for (size_t i = 0; i < 4; i++) {
 		if (l.items[i].block != want_blocks[i])
-			fail_msg("item %zu: block %zu want %zu", i, l.items[i].block, want_blocks[i]);
+			fail_msg("item %zu: block %zu want %zu", i, l.items[i].block,
+				 want_blocks[i]);
 		if (strcmp(l.items[i].pem, pems[want_ids[i]]) != 0)
 			fail_msg("item %zu: wrong certificate", i);
 	}
@@ -447,26 +659,25 @@ static void test_crlf_and_exact_length(void **state)
 	free(two);
 }
 
-struct bad_bundle {
-	const char *name;
-	char *text;
-	enum cd_errcode code;
-	const char *msg_has[2];
-};
-
-static void test_bad_bundles(void **state)
+static void set_bad(const char *name, char *text)
 {
-	char *b64_hello = "aGVsbG8gd29ybGQhISE=";
-	char *cert_der_plus;
+	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++)
+		if (strcmp(bad_cases[i].name, name) == 0) {
+			bad_cases[i].text = text;
+			return;
+		}
+	fail_msg("no bad bundle case '%s'", name);
+}
+
+static void build_bad_texts(void)
+{
+	static const char b64_hello[] = "aGVsbG8gd29ybGQhISE=";
 	unsigned char *der = NULL;
+	char *data, *der_plus;
 	int derlen;
 	BIO *bio;
 	long n;
-	char *data;
-	struct bad_bundle cases[16];
-	size_t nc = 0;
 
-	(void)state;
 	/* A valid certificate's DER with one byte appended, base64 again. */
 	derlen = i2d_X509(certs[LEAF_A], &der);
 	der = OPENSSL_realloc(der, (size_t)derlen + 1);
@@ -474,75 +685,52 @@ static void test_bad_bundles(void **state)
 	bio = BIO_new(BIO_s_mem());
 	PEM_write_bio(bio, "CERTIFICATE", "", der, derlen + 1);
 	n = BIO_get_mem_data(bio, &data);
-	cert_der_plus = malloc((size_t)n + 1);
-	memcpy(cert_der_plus, data, (size_t)n);
-	cert_der_plus[n] = '\0';
+	der_plus = malloc((size_t)n + 1);
+	memcpy(der_plus, data, (size_t)n);
+	der_plus[n] = '\0';
 	BIO_free(bio);
 	OPENSSL_free(der);
 
-#define CASE(nm, txt, cd, m1, m2)                                                                 \
-	cases[nc++] = (struct bad_bundle)                                                          \
-	{                                                                                          \
-		nm, txt, cd,                                                                       \
-		{                                                                                  \
-			m1, m2                                                                     \
-		}                                                                                  \
-	}
-	CASE("empty", cat("", NULL), CD_EINVAL, "no certificate in PEM data", NULL);
-	CASE("text only", cat("hello\nworld\n", NULL), CD_EINVAL, "no certificate in PEM data",
-	     NULL);
-	CASE("private key only", cat(key_pem, NULL), CD_EINVAL, "no certificate in PEM data", NULL);
-	CASE("garbage block only", cat("-----BEGIN X-----\n!!\n-----END X-----\n", NULL), CD_EINVAL,
-	     "no certificate in PEM data", NULL);
-	CASE("bad base64",
-	     cat("-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n", NULL),
-	     CD_EINVAL, "PEM block 1 (CERTIFICATE, line 1)", "base64");
-	CASE("base64 padding in the middle",
-	     cat("-----BEGIN CERTIFICATE-----\nAA==AAAA\n-----END CERTIFICATE-----\n", NULL),
-	     CD_EINVAL, "PEM block 1", "base64");
-	CASE("not a certificate",
-	     cat("-----BEGIN CERTIFICATE-----\n", b64_hello, "\n-----END CERTIFICATE-----\n", NULL),
-	     CD_EINVAL, "PEM block 1", "not a valid X.509 certificate");
-	CASE("broken third block after a key", cat(pems[LEAF_A], key_pem,
-						  "-----BEGIN CERTIFICATE-----\nMIIB\n"
-						  "-----END CERTIFICATE-----\n",
-						  NULL),
-	     CD_EINVAL, "PEM block 3 (CERTIFICATE, line", "not a valid X.509");
-	CASE("unterminated", cat(pems[LEAF_A], "-----BEGIN CERTIFICATE-----\nMIIB\n", NULL),
-	     CD_EINVAL, "PEM block 2 (CERTIFICATE, line", "no END line");
-	CASE("mismatched END", cat("-----BEGIN CERTIFICATE-----\nMIIB\n-----END PRIVATE KEY-----\n",
-				   NULL),
-	     CD_EINVAL, "PEM block 1", "no END line");
-	CASE("key without END hides a certificate",
-	     cat("-----BEGIN PRIVATE KEY-----\nMIIB\n", pems[LEAF_A], NULL), CD_EINVAL,
-	     "PEM block 1 (PRIVATE KEY, line 1)", "no END line");
-	CASE("bytes after the certificate", cat(cert_der_plus, NULL), CD_EINVAL, "PEM block 1",
-	     "1 bytes follow");
-	CASE("headers in a certificate block",
-	     cat("-----BEGIN CERTIFICATE-----\nProc-Type: 4,ENCRYPTED\n\nMIIB\n"
-		 "-----END CERTIFICATE-----\n",
-		 NULL),
-	     CD_EINVAL, "PEM block 1", "base64");
-#undef CASE
+	set_bad("empty", cat("", NULL));
+	set_bad("text only", cat("hello\nworld\n", NULL));
+	set_bad("private key only", cat(key_pem, NULL));
+	set_bad("garbage block only", cat("-----BEGIN X-----\n!!\n-----END X-----\n", NULL));
+	set_bad("bad base64",
+		cat("-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n", NULL));
+	set_bad("base64 padding in the middle",
+		cat("-----BEGIN CERTIFICATE-----\nAA==AAAA\n-----END CERTIFICATE-----\n", NULL));
+	set_bad("not a certificate", cat("-----BEGIN CERTIFICATE-----\n", b64_hello,
+					 "\n-----END CERTIFICATE-----\n", NULL));
+	set_bad("broken third block after a key",
+		cat(pems[LEAF_A], key_pem, "-----BEGIN CERTIFICATE-----\nMIIB\n",
+		    "-----END CERTIFICATE-----\n", NULL));
+	set_bad("unterminated", cat(pems[LEAF_A], "-----BEGIN CERTIFICATE-----\nMIIB\n", NULL));
+	set_bad("mismatched END",
+		cat("-----BEGIN CERTIFICATE-----\nMIIB\n-----END PRIVATE KEY-----\n", NULL));
+	set_bad("key without END hides a certificate",
+		cat("-----BEGIN PRIVATE KEY-----\nMIIB\n", pems[LEAF_A], NULL));
+	set_bad("bytes after the certificate", der_plus);
+	set_bad("headers in a certificate block",
+		cat("-----BEGIN CERTIFICATE-----\nProc-Type: 4,ENCRYPTED\n\nMIIB\n",
+		    "-----END CERTIFICATE-----\n", NULL));
+}
 
-	for (size_t i = 0; i < nc; i++) {
-		struct certinfo_list l;
-		struct cd_err err = { 0 };
-		int rc = parse_str(cases[i].text, &l, &err);
+static void test_bad_case(void **state)
+{
+	const struct bad_bundle *c = *state;
+	struct certinfo_list l;
+	struct cd_err err = { 0 };
+	int rc = parse_str(c->text, &l, &err);
 
-		if (rc != -(int)cases[i].code)
-			fail_msg("case '%s': rc %d want %d (%s)", cases[i].name, rc,
-				 -(int)cases[i].code, err.msg);
-		if (l.count != 0 || l.items != NULL)
-			fail_msg("case '%s': list not empty after an error", cases[i].name);
-		for (int k = 0; k < 2; k++)
-			if (cases[i].msg_has[k] && !strstr(err.msg, cases[i].msg_has[k]))
-				fail_msg("case '%s': message '%s' lacks '%s'", cases[i].name,
-					 err.msg, cases[i].msg_has[k]);
-		assert_no_key_text(cases[i].name, err.msg);
-		free(cases[i].text);
-	}
-	free(cert_der_plus);
+	if (rc != -(int)c->code)
+		fail_msg("case '%s': rc %d want %d (%s)", c->name, rc, -(int)c->code, err.msg);
+	if (l.count != 0 || l.items != NULL)
+		fail_msg("case '%s': list not empty after an error", c->name);
+	for (int k = 0; k < 2; k++)
+		if (c->msg_has[k] && !strstr(err.msg, c->msg_has[k]))
+			fail_msg("case '%s': message '%s' lacks '%s'", c->name, err.msg,
+				 c->msg_has[k]);
+	assert_no_key_text(c->name, err.msg);
 }
 
 static void test_limits(void **state)
@@ -605,21 +793,21 @@ static const struct covers_case covers_cases[] = {
 	{ "partial wildcard names itself", PARTIAL, "w*.example.jp", true },
 };
 
-static void test_covers_table(void **state)
+static void test_covers_case(void **state)
+{
+	const struct covers_case *c = *state;
+	const struct certinfo *ci = &all.items[c->id];
+
+	if (certinfo_covers(ci, c->query) != c->want)
+		fail_msg("case '%s': covers(%s, '%s') is %d", c->name, specs[c->id].label, c->query,
+			 !c->want);
+}
+
+static void test_covers_null(void **state)
 {
 	(void)state;
-	for (size_t i = 0; i < sizeof(covers_cases) / sizeof(covers_cases[0]); i++) {
-		const struct covers_case *c = &covers_cases[i];
-		struct certinfo_list l;
-
-		if (parse_str(pems[c->id], &l, NULL) != 0)
-			fail_msg("case '%s': parse failed", c->name);
-		if (certinfo_covers(&l.items[0], c->query) != c->want)
-			fail_msg("case '%s': covers(%s, '%s') is %d", c->name, specs[c->id].label,
-				 c->query, !c->want);
-		certinfo_list_free(&l);
-	}
 	assert_false(certinfo_covers(NULL, "example.jp"));
+	assert_false(certinfo_covers(&all.items[LEAF_A], NULL));
 }
 
 struct leaf_case {
@@ -640,35 +828,22 @@ static const struct leaf_case leaf_cases[] = {
 	{ "Ed25519 leaf", "ed.example.jp", ED },
 };
 
-static void test_find_leaf_table(void **state)
+static void test_find_leaf_case(void **state)
 {
-	char *all = cat("", NULL);
-	struct certinfo_list l;
-	struct cd_err err = { 0 };
+	const struct leaf_case *c = *state;
+	const struct certinfo *got = certinfo_find_leaf(&all, c->query);
+	const struct certinfo *want = c->want >= 0 ? &all.items[c->want] : NULL;
 
+	if (got != want)
+		fail_msg("case '%s': got %s want %s", c->name,
+			 got ? specs[got - all.items].label : "none",
+			 want ? specs[c->want].label : "none");
+}
+
+static void test_find_leaf_null(void **state)
+{
 	(void)state;
-	for (int i = 0; i < NCERTS; i++) {
-		char *next = cat(all, pems[i], NULL);
-
-		free(all);
-		all = next;
-	}
-	if (parse_str(all, &l, &err) != 0)
-		fail_msg("bundle: %s", err.msg);
-	assert_int_equal(l.count, NCERTS);
-	for (size_t i = 0; i < sizeof(leaf_cases) / sizeof(leaf_cases[0]); i++) {
-		const struct leaf_case *c = &leaf_cases[i];
-		const struct certinfo *got = certinfo_find_leaf(&l, c->query);
-		const struct certinfo *want = c->want >= 0 ? &l.items[c->want] : NULL;
-
-		if (got != want)
-			fail_msg("case '%s': got %s want %s", c->name,
-				 got ? specs[got - l.items].label : "none",
-				 want ? specs[c->want].label : "none");
-	}
 	assert_null(certinfo_find_leaf(NULL, "example.jp"));
-	certinfo_list_free(&l);
-	free(all);
 }
 
 struct issuer_case {
@@ -689,28 +864,20 @@ static const struct issuer_case issuer_cases[] = {
 	{ "leaf and another leaf", LEAF_A, LEAF_B, false },
 };
 
-static void test_matches_issuer_table(void **state)
+static void test_matches_issuer_case(void **state)
 {
-	struct certinfo_list l;
-	char *all = cat("", NULL);
+	const struct issuer_case *c = *state;
+	bool got = certinfo_matches_issuer_cert(&all.items[c->leaf], &all.items[c->issuer]);
 
+	if (got != c->want)
+		fail_msg("case '%s': got %d", c->name, got);
+}
+
+static void test_matches_issuer_null(void **state)
+{
 	(void)state;
-	for (int i = 0; i < NCERTS; i++) {
-		char *next = cat(all, pems[i], NULL);
-
-		free(all);
-		all = next;
-	}
-	assert_int_equal(parse_str(all, &l, NULL), 0);
-	for (size_t i = 0; i < sizeof(issuer_cases) / sizeof(issuer_cases[0]); i++) {
-		const struct issuer_case *c = &issuer_cases[i];
-
-		if (certinfo_matches_issuer_cert(&l.items[c->leaf], &l.items[c->issuer]) != c->want)
-			fail_msg("case '%s': got %d", c->name, !c->want);
-	}
-	assert_false(certinfo_matches_issuer_cert(NULL, &l.items[G3]));
-	certinfo_list_free(&l);
-	free(all);
+	assert_false(certinfo_matches_issuer_cert(NULL, &all.items[G3]));
+	assert_false(certinfo_matches_issuer_cert(&all.items[G3], NULL));
 }
 
 /* The PEM certdesk keeps parses to the same facts. */
@@ -730,20 +897,36 @@ static void test_pem_round_trip(void **state)
 	}
 }
 
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_facts_table),
-		cmocka_unit_test(test_dn_text),
-		cmocka_unit_test(test_mixed_bundle),
-		cmocka_unit_test(test_crlf_and_exact_length),
-		cmocka_unit_test(test_bad_bundles),
-		cmocka_unit_test(test_limits),
-		cmocka_unit_test(test_covers_table),
-		cmocka_unit_test(test_find_leaf_table),
-		cmocka_unit_test(test_matches_issuer_table),
-		cmocka_unit_test(test_pem_round_trip),
-	};
+	static struct CMUnitTest tests[N(facts_cases) + N(bad_cases) + N(covers_cases) +
+				       N(leaf_cases) + N(issuer_cases) + 16];
+	size_t n = 0;
 
-	return cmocka_run_group_tests_name("certinfo", tests, setup, teardown);
+	for (size_t i = 0; i < N(facts_cases); i++)
+		tests[n++] = (struct CMUnitTest){ specs[facts_cases[i].id].label, test_facts_case,
+						  NULL, NULL, (void *)&facts_cases[i] };
+	for (size_t i = 0; i < N(bad_cases); i++)
+		tests[n++] = (struct CMUnitTest){ bad_cases[i].name, test_bad_case, NULL, NULL,
+						  &bad_cases[i] };
+	for (size_t i = 0; i < N(covers_cases); i++)
+		tests[n++] = (struct CMUnitTest){ covers_cases[i].name, test_covers_case, NULL,
+						  NULL, (void *)&covers_cases[i] };
+	for (size_t i = 0; i < N(leaf_cases); i++)
+		tests[n++] = (struct CMUnitTest){ leaf_cases[i].name, test_find_leaf_case, NULL,
+						  NULL, (void *)&leaf_cases[i] };
+	for (size_t i = 0; i < N(issuer_cases); i++)
+		tests[n++] = (struct CMUnitTest){ issuer_cases[i].name, test_matches_issuer_case,
+						  NULL, NULL, (void *)&issuer_cases[i] };
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_dn_text);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_mixed_bundle);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_crlf_and_exact_length);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_limits);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_covers_null);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_find_leaf_null);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_matches_issuer_null);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_pem_round_trip);
+	return _cmocka_run_group_tests("certinfo", tests, n, setup, teardown);
 }

@@ -26,13 +26,17 @@
 #define AAD "issuance:42:key"
 /* Valid keys for handcrafted files: 32 bytes of 0x11 and of 0x22, and one
  * whose standard base64 holds '+' and '/'. */
-#define K11 "ERERERERERERERERERERERERERERERERERERERERERE="
-#define K22 "IiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiI="
-#define KPS "+/v7+/v7+/v7+/v7+/v7+/v7+/v7+/v7+/v7+/v7+/s="
-#define HDR "certdesk-master-key 1\n"
+#define K11    "ERERERERERERERERERERERERERERERERERERERERERE="
+#define K22    "IiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiI="
+#define KPS    "+/v7+/v7+/v7+/v7+/v7+/v7+/v7+/v7+/v7+/v7+/s="
+#define HDR    "certdesk-master-key 1\n"
 #define MARKER "SECRETMARKER-7f3a"
 
 static char dir[256];
+static secretbox_t *shared_box; /* key file shared.key, made by the group setup */
+
+static void build_file_texts(void);
+static secretbox_t *load_ok(const char *path);
 
 static const char *in_dir(const char *name)
 {
@@ -51,6 +55,9 @@ static int make_dir(void **state)
 	(void)state;
 	snprintf(dir, sizeof(dir), "%s/cd-secretbox-XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	assert_non_null(mkdtemp(dir));
+	assert_int_equal(secretbox_create_file(in_dir("shared.key"), NULL), 0);
+	shared_box = load_ok(in_dir("shared.key"));
+	build_file_texts();
 	return 0;
 }
 
@@ -59,6 +66,7 @@ static int remove_dir(void **state)
 	char cmd[600];
 
 	(void)state;
+	secretbox_free(shared_box);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	assert_int_equal(system(cmd), 0);
 	return 0;
@@ -208,113 +216,122 @@ static void test_create_refuses_overwrite(void **state)
 
 /* --- sealing and opening ------------------------------------------------------- */
 
-static void test_round_trip(void **state)
+struct rt_case {
+	const char *name;
+	size_t len;
+	int fill; /* -1 counting bytes, -2 random, else the byte */
+};
+
+static const struct rt_case rt_cases[] = {
+	{ "round trip: empty", 0, 0 },
+	{ "round trip: one byte", 1, 'x' },
+	{ "round trip: all byte values", 256, -1 },
+	{ "round trip: NUL bytes", 100, 0 },
+	{ "round trip: 64 KiB random", 65536, -2 },
+	{ "round trip: the largest secret", SECRETBOX_MAX_PLAINTEXT, -2 },
+};
+
+static void test_round_trip_case(void **state)
+{
+	const struct rt_case *c = *state;
+	unsigned char *pt = malloc(c->len + 1), *out = NULL;
+	struct cd_err err = { 0 };
+	size_t outlen = 0;
+	char *sealed, *again;
+
+	if (c->fill == -1)
+		for (size_t k = 0; k < c->len; k++)
+			pt[k] = (unsigned char)k;
+	else if (c->fill == -2)
+		randombytes_buf(pt, c->len);
+	else
+		memset(pt, c->fill, c->len);
+	sealed = seal_ok(shared_box, AAD, pt, c->len);
+	if (strncmp(sealed, "v1.1.", 5) != 0 ||
+	    strspn(sealed + 5,
+		   "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") !=
+		strlen(sealed + 5))
+		fail_msg("case '%s': sealed text is not v1.1.<base64url>", c->name);
+	if (secretbox_sealed_kid(sealed) != 1)
+		fail_msg("case '%s': sealed_kid", c->name);
+	if (secretbox_open(shared_box, AAD, sealed, &out, &outlen, &err) != 0)
+		fail_msg("case '%s': open: %s", c->name, err.msg);
+	if (outlen != c->len || (outlen && memcmp(out, pt, outlen) != 0) || out[outlen] != '\0')
+		fail_msg("case '%s': plaintext differs", c->name);
+	again = seal_ok(shared_box, AAD, pt, c->len);
+	if (strcmp(again, sealed) == 0)
+		fail_msg("case '%s': two seals are equal (nonce reused)", c->name);
+	secretbox_free_plain(out, outlen);
+	free(again);
+	free(sealed);
+	free(pt);
+}
+
+static void test_seal_limits(void **state)
 {
 	static const char pem[] = "-----BEGIN PRIVATE KEY-----\n" MARKER "\n"
 				  "-----END PRIVATE KEY-----\n";
-	const char *path = in_dir("rt.key");
-	struct {
-		const char *name;
-		size_t len;
-		int fill; /* -1 counting bytes, -2 random, else the byte */
-	} cases[] = {
-		{ "empty", 0, 0 },	    { "one byte", 1, 'x' },
-		{ "all byte values", 256, -1 }, { "NUL bytes", 100, 0 },
-		{ "64 KiB random", 65536, -2 }, { "the largest secret", SECRETBOX_MAX_PLAINTEXT, -2 },
-	};
 	struct cd_err err = { 0 };
-	secretbox_t *box;
+	unsigned char *out = NULL, *big;
+	size_t outlen = 0;
 	char *sealed;
 
 	(void)state;
-	assert_int_equal(secretbox_create_file(path, &err), 0);
-	box = load_ok(path);
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		unsigned char *pt = malloc(cases[i].len + 1), *out = NULL;
-		size_t outlen = 0;
-		char *again;
-
-		if (cases[i].fill == -1)
-			for (size_t k = 0; k < cases[i].len; k++)
-				pt[k] = (unsigned char)k;
-		else if (cases[i].fill == -2)
-			randombytes_buf(pt, cases[i].len);
-		else
-			memset(pt, cases[i].fill, cases[i].len);
-		sealed = seal_ok(box, AAD, pt, cases[i].len);
-		if (strncmp(sealed, "v1.1.", 5) != 0 ||
-		    strspn(sealed + 5, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") !=
-			    strlen(sealed + 5))
-			fail_msg("case '%s': sealed text is not v1.1.<base64url>", cases[i].name);
-		if (secretbox_sealed_kid(sealed) != 1)
-			fail_msg("case '%s': sealed_kid", cases[i].name);
-		if (secretbox_open(box, AAD, sealed, &out, &outlen, &err) != 0)
-			fail_msg("case '%s': open: %s", cases[i].name, err.msg);
-		if (outlen != cases[i].len || (outlen && memcmp(out, pt, outlen) != 0) ||
-		    out[outlen] != '\0')
-			fail_msg("case '%s': plaintext differs", cases[i].name);
-		again = seal_ok(box, AAD, pt, cases[i].len);
-		if (strcmp(again, sealed) == 0)
-			fail_msg("case '%s': two seals are equal (nonce reused)", cases[i].name);
-		secretbox_free_plain(out, outlen);
-		free(again);
-		free(sealed);
-		free(pt);
-	}
 	/* A PEM comes back as a C string. */
-	sealed = seal_ok(box, AAD, pem, strlen(pem));
-	{
-		unsigned char *out = NULL;
-		size_t outlen = 0;
-
-		assert_int_equal(secretbox_open(box, AAD, sealed, &out, &outlen, &err), 0);
-		assert_string_equal((char *)out, pem);
-		secretbox_free_plain(out, outlen);
-	}
+	sealed = seal_ok(shared_box, AAD, pem, strlen(pem));
+	assert_int_equal(secretbox_open(shared_box, AAD, sealed, &out, &outlen, &err), 0);
+	assert_string_equal((char *)out, pem);
+	secretbox_free_plain(out, outlen);
 	free(sealed);
-	{
-		unsigned char *big = calloc(1, SECRETBOX_MAX_PLAINTEXT + 1);
-
-		sealed = NULL;
-		assert_int_equal(secretbox_seal(box, AAD, big, SECRETBOX_MAX_PLAINTEXT + 1, &sealed,
-						&err),
-				 -CD_ELIMIT);
-		assert_null(sealed);
-		free(big);
-	}
-	assert_int_equal(secretbox_seal(box, NULL, (const unsigned char *)"x", 1, &sealed, &err),
-			 -CD_EINVAL);
-	secretbox_free(box);
+	big = calloc(1, SECRETBOX_MAX_PLAINTEXT + 1);
+	sealed = NULL;
+	assert_int_equal(
+	    secretbox_seal(shared_box, AAD, big, SECRETBOX_MAX_PLAINTEXT + 1, &sealed, &err),
+	    -CD_ELIMIT);
+	assert_null(sealed);
+	free(big);
+	assert_int_equal(
+	    secretbox_seal(shared_box, NULL, (const unsigned char *)"x", 1, &sealed, &err),
+	    -CD_EINVAL);
 }
 
-static void test_wrong_aad(void **state)
+struct aad_case {
+	const char *name;
+	const char *aad;
+};
+
+static const struct aad_case aad_cases[] = {
+	{ "wrong row: another id", "issuance:43:key" },
+	{ "wrong row: trailing space", "issuance:42:key " },
+	{ "wrong row: empty", "" },
+	{ "wrong row: upper case", "ISSUANCE:42:KEY" },
+	{ "wrong row: truncated", "issuance:42:ke" },
+	{ "wrong row: newline", "issuance:42:key\n" },
+	{ "wrong row: split id", "issuance:4:2:key" },
+};
+
+static void test_wrong_aad_case(void **state)
 {
-	static const char *const aads[] = {
-		"issuance:43:key", "issuance:42:key ", "", "ISSUANCE:42:KEY", "issuance:42:ke",
-		"issuance:42:key\n", "issuance:4:2:key",
-	};
-	const char *path = in_dir("aad.key");
-	secretbox_t *box;
-	char *sealed;
+	const struct aad_case *c = *state;
+	char *sealed = seal_ok(shared_box, AAD, MARKER, strlen(MARKER));
+
+	open_fails(c->name, shared_box, c->aad, sealed, "does not open under key 1");
+	free(sealed);
+}
+
+static void test_empty_aad_bound(void **state)
+{
+	char *sealed = seal_ok(shared_box, "", MARKER, strlen(MARKER));
 
 	(void)state;
-	assert_int_equal(secretbox_create_file(path, NULL), 0);
-	box = load_ok(path);
-	sealed = seal_ok(box, AAD, MARKER, strlen(MARKER));
-	for (size_t i = 0; i < sizeof(aads) / sizeof(aads[0]); i++)
-		open_fails(aads[i], box, aads[i], sealed, "does not open under key 1");
+	open_fails("empty aad opened as another", shared_box, AAD, sealed, "does not open");
 	free(sealed);
-	/* An empty row identity is bound too. */
-	sealed = seal_ok(box, "", MARKER, strlen(MARKER));
-	open_fails("empty aad opened as another", box, AAD, sealed, "does not open");
-	free(sealed);
-	secretbox_free(box);
 }
 
 /* Which part of "v1.<kid>.<base64url(nonce || ct || tag)>" index i is in. */
 static const char *part_of(const char *sealed, size_t i, size_t ptlen)
 {
-	size_t body = (size_t)(strchr(sealed + 3, '.') - sealed) + 1, byte;
+	size_t body = 3 + strcspn(sealed + 3, ".") + 1, byte;
 
 	if (i < 3)
 		return "version";
@@ -354,18 +371,18 @@ static void test_tamper(void **state)
 			t[i] = '1'; /* kid 2 -> kid 1, a key the box holds */
 		snprintf(name, sizeof(name), "%s character %zu", part, i);
 		open_fails(name, box, AAD, t, NULL);
-		seen[strcmp(part, "version") == 0 ? 0 :
-		     strcmp(part, "kid") == 0	  ? 1 :
-		     strcmp(part, "nonce") == 0	  ? 2 :
-		     strcmp(part, "ciphertext") == 0 ? 3 :
-						       4]++;
+		seen[strcmp(part, "version") == 0      ? 0
+		     : strcmp(part, "kid") == 0	       ? 1
+		     : strcmp(part, "nonce") == 0      ? 2
+		     : strcmp(part, "ciphertext") == 0 ? 3
+						       : 4]++;
 	}
 	for (int k = 0; k < 5; k++)
 		assert_true(seen[k] > 0);
 	/* Every bit of the last character flipped among base64url digits. */
 	{
 		static const char b64u[] =
-			"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 		for (size_t k = 0; k < 64; k++) {
 			strcpy(t, sealed);
@@ -383,12 +400,9 @@ static void test_tamper(void **state)
 			const char *prefix, *suffix;
 			size_t cut;
 		} shapes[] = {
-			{ "one character short", "", "", 1 },
-			{ "one tag block short", "", "", 4 },
-			{ "padding added", "", "=", 0 },
-			{ "newline added", "", "\n", 0 },
-			{ "character added", "", "A", 0 },
-			{ "space in front", " ", "", 0 },
+			{ "one character short", "", "", 1 }, { "one tag block short", "", "", 4 },
+			{ "padding added", "", "=", 0 },      { "newline added", "", "\n", 0 },
+			{ "character added", "", "A", 0 },    { "space in front", " ", "", 0 },
 		};
 
 		for (size_t k = 0; k < sizeof(shapes) / sizeof(shapes[0]); k++) {
@@ -405,8 +419,8 @@ static void test_tamper(void **state)
 	open_fails("kid with leading zero", box, AAD, "v1.02.AAAA", "not a v1 sealed value");
 	snprintf(t, len + 8, "v2%s", sealed + 2);
 	open_fails("version 2", box, AAD, t, "not a v1 sealed value");
-	open_fails("too short for nonce and tag", box, AAD, "v1.2.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-		   "damaged");
+	open_fails("too short for nonce and tag", box, AAD,
+		   "v1.2.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "damaged");
 	assert_int_equal(secretbox_sealed_kid(sealed), 2);
 	assert_int_equal(secretbox_sealed_kid("v1.0.x"), 0);
 	assert_int_equal(secretbox_sealed_kid("plain text"), 0);
@@ -604,42 +618,50 @@ static void test_drop_old(void **state)
 
 /* --- the file ---------------------------------------------------------------------- */
 
-static void test_modes(void **state)
+struct mode_case {
+	const char *name;
+	mode_t mode;
+	bool ok;
+};
+
+static const struct mode_case mode_cases[] = {
+	{ "mode 0600 accepted", 0600, true }, { "mode 0400 accepted", 0400, true },
+	{ "mode 0644 refused", 0644, false }, { "mode 0640 refused", 0640, false },
+	{ "mode 0604 refused", 0604, false }, { "mode 0660 refused", 0660, false },
+	{ "mode 0666 refused", 0666, false }, { "mode 0700 refused", 0700, false },
+	{ "mode 0610 refused", 0610, false }, { "mode 4600 refused", 04600, false },
+};
+
+static void test_mode_case(void **state)
 {
-	static const struct {
-		mode_t mode;
-		bool ok;
-	} modes[] = { { 0600, true },  { 0400, true },	{ 0644, false }, { 0640, false },
-		      { 0604, false }, { 0660, false }, { 0666, false }, { 0700, false },
-		      { 0610, false }, { 04600, false } };
-	const char *path = in_dir("mode.key");
-	char want[64];
+	const struct mode_case *c = *state;
+	char name[32], want[64];
+	struct cd_err err = { 0 };
+	secretbox_t *box = NULL;
+	const char *path;
+	int rc;
 
-	(void)state;
+	snprintf(name, sizeof(name), "mode-%04o.key", (unsigned)c->mode);
+	path = in_dir(name);
+	unlink(path);
 	assert_int_equal(secretbox_create_file(path, NULL), 0);
-	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
-		struct cd_err err = { 0 };
-		secretbox_t *box = NULL;
-		int rc;
-
-		assert_int_equal(chmod(path, modes[i].mode), 0);
-		rc = secretbox_load(path, &box, &err);
-		if (modes[i].ok) {
-			if (rc != 0)
-				fail_msg("case mode %04o: %s", (unsigned)modes[i].mode, err.msg);
-			secretbox_free(box);
-			continue;
-		}
-		snprintf(want, sizeof(want), "has mode %04o", (unsigned)modes[i].mode);
-		if (rc != -CD_ECONFIG || box != NULL)
-			fail_msg("case mode %04o: rc %d", (unsigned)modes[i].mode, rc);
-		if (!strstr(err.msg, want) || !strstr(err.msg, "chmod 600"))
-			fail_msg("case mode %04o: message '%s'", (unsigned)modes[i].mode, err.msg);
-		if (modes[i].mode == 0644 &&
-		    secretbox_rotate_file(path, &err) != -CD_ECONFIG)
-			fail_msg("case mode 0644: rotate accepted the file");
+	assert_int_equal(chmod(path, c->mode), 0);
+	rc = secretbox_load(path, &box, &err);
+	if (c->ok) {
+		if (rc != 0)
+			fail_msg("case '%s': %s", c->name, err.msg);
+		secretbox_free(box);
+		return;
 	}
-	chmod(path, 0600);
+	snprintf(want, sizeof(want), "has mode %04o", (unsigned)c->mode);
+	if (rc != -CD_ECONFIG || box != NULL)
+		fail_msg("case '%s': rc %d", c->name, rc);
+	if (!strstr(err.msg, want) || !strstr(err.msg, "chmod 600"))
+		fail_msg("case '%s': message '%s'", c->name, err.msg);
+	if (secretbox_rotate_file(path, &err) != -CD_ECONFIG)
+		fail_msg("case '%s': rotate accepted the file", c->name);
+	if (secretbox_drop_old(path, 1, &err) != -CD_ECONFIG)
+		fail_msg("case '%s': drop_old accepted the file", c->name);
 }
 
 static void test_not_a_file(void **state)
@@ -666,58 +688,56 @@ struct file_case {
 	const char *msg_has;
 };
 
-static void test_file_table(void **state)
+static char long_line[400], too_many[8192], too_big[SECRETBOX_MAX_FILE + 100];
+
+static const struct file_case file_cases[] = {
+	{ "minimal", HDR "key 1 " K11 "\n", 0, 1, NULL },
+	{ "no final newline", HDR "key 1 " K11, 0, 1, NULL },
+	{ "CRLF", "certdesk-master-key 1\r\nkey 1 " K11 "\r\nkey 2 " K22 "\r\n", 0, 2, NULL },
+	{ "comments and blank lines", HDR "# rotated 2026-03-01\n\nkey 1 " K11 "\n\n", 0, 1, NULL },
+	{ "out of order", HDR "key 7 " K22 "\nkey 3 " K11 "\n", 0, 7, NULL },
+	{ "plus and slash", HDR "key 1 " KPS "\n", 0, 1, NULL },
+	{ "empty file", "", 0, 0, "is empty" },
+	{ "wrong first line", "hello\nkey 1 " K11 "\n", 0, 0,
+	  ":1: not a certdesk master key file" },
+	{ "key before header", "key 1 " K11 "\n" HDR, 0, 0, ":1: not a certdesk" },
+	{ "future version", "certdesk-master-key 2\nkey 1 " K11 "\n", 0, 0,
+	  ":1: unsupported format version" },
+	{ "no keys", HDR, 0, 0, "holds no key" },
+	{ "comments only", HDR "# nothing\n\n", 0, 0, "holds no key" },
+	{ "id zero", HDR "key 0 " K11 "\n", 0, 0, ":2: the key id" },
+	{ "negative id", HDR "key -1 " K11 "\n", 0, 0, ":2: the key id" },
+	{ "leading zero id", HDR "key 01 " K11 "\n", 0, 0, ":2: the key id" },
+	{ "id too big", HDR "key 65536 " K11 "\n", 0, 0, ":2: the key id" },
+	{ "id not a number", HDR "key one " K11 "\n", 0, 0, ":2: the key id" },
+	{ "duplicate id", HDR "key 1 " K11 "\n# x\nkey 1 " K22 "\n", 0, 0,
+	  ":4: key id 1 appears twice" },
+	{ "31-byte key", HDR "key 1 ERERERERERERERERERERERERERERERERERERERERER==\n", 0, 0,
+	  ":2: key 1 is not standard base64 of exactly 32 bytes" },
+	{ "33-byte key", HDR "key 1 ERERERERERERERERERERERERERERERERERERERERERER\n", 0, 0,
+	  ":2: key 1 is not standard base64" },
+	{ "not base64", HDR "key 1 ERERERERERERERERERERERERERE!ERERERERERERERE=\n", 0, 0,
+	  ":2: key 1 is not standard base64" },
+	{ "url-safe alphabet", HDR "key 1 -_v7-_v7-_v7-_v7-_v7-_v7-_v7-_v7-_v7-_v7-_s=\n", 0, 0,
+	  ":2: key 1 is not standard base64" },
+	{ "no padding", HDR "key 1 ERERERERERERERERERERERERERERERERERERERERERE\n", 0, 0,
+	  ":2: key 1 is not standard base64" },
+	{ "extra field", HDR "key 1 " K11 " extra\n", 0, 0, ":2: key 1 is not standard" },
+	{ "tabs", HDR "key\t1\t" K11 "\n", 0, 0, ":2: expected 'key <id>" },
+	{ "two spaces", HDR "key  1 " K11 "\n", 0, 0, ":2: the key id" },
+	{ "unknown line", HDR "key 1 " K11 "\npassword hunter2\n", 0, 0, ":3: expected 'key <id>" },
+	{ "NUL byte", HDR "key 1 " K11 "\n\0\n", sizeof(HDR "key 1 " K11 "\n\0\n") - 1, 0,
+	  "NUL byte" },
+	{ "long line", long_line, 0, 0, ":2: line longer than 256" },
+	{ "too many keys", too_many, 0, 0, "more than 64 keys" },
+	{ "too big", too_big, 0, 0, "larger than 65536 bytes" },
+};
+
+/* The generated texts of the table's last cases. */
+static void build_file_texts(void)
 {
-	static char long_line[400], too_many[8192], too_big[SECRETBOX_MAX_FILE + 100];
-	struct file_case cases[] = {
-		{ "minimal", HDR "key 1 " K11 "\n", 0, 1, NULL },
-		{ "no final newline", HDR "key 1 " K11, 0, 1, NULL },
-		{ "CRLF", "certdesk-master-key 1\r\nkey 1 " K11 "\r\nkey 2 " K22 "\r\n", 0, 2,
-		  NULL },
-		{ "comments and blank lines", HDR "# rotated 2026-03-01\n\nkey 1 " K11 "\n\n", 0, 1,
-		  NULL },
-		{ "out of order", HDR "key 7 " K22 "\nkey 3 " K11 "\n", 0, 7, NULL },
-		{ "plus and slash", HDR "key 1 " KPS "\n", 0, 1, NULL },
-		{ "empty file", "", 0, 0, "is empty" },
-		{ "wrong first line", "hello\nkey 1 " K11 "\n", 0, 0,
-		  ":1: not a certdesk master key file" },
-		{ "key before header", "key 1 " K11 "\n" HDR, 0, 0, ":1: not a certdesk" },
-		{ "future version", "certdesk-master-key 2\nkey 1 " K11 "\n", 0, 0,
-		  ":1: unsupported format version" },
-		{ "no keys", HDR, 0, 0, "holds no key" },
-		{ "comments only", HDR "# nothing\n\n", 0, 0, "holds no key" },
-		{ "id zero", HDR "key 0 " K11 "\n", 0, 0, ":2: the key id" },
-		{ "negative id", HDR "key -1 " K11 "\n", 0, 0, ":2: the key id" },
-		{ "leading zero id", HDR "key 01 " K11 "\n", 0, 0, ":2: the key id" },
-		{ "id too big", HDR "key 65536 " K11 "\n", 0, 0, ":2: the key id" },
-		{ "id not a number", HDR "key one " K11 "\n", 0, 0, ":2: the key id" },
-		{ "duplicate id", HDR "key 1 " K11 "\n# x\nkey 1 " K22 "\n", 0, 0,
-		  ":4: key id 1 appears twice" },
-		{ "31-byte key", HDR "key 1 ERERERERERERERERERERERERERERERERERERERERER==\n", 0, 0,
-		  ":2: key 1 is not standard base64 of exactly 32 bytes" },
-		{ "33-byte key", HDR "key 1 ERERERERERERERERERERERERERERERERERERERERERER\n", 0,
-		  0, ":2: key 1 is not standard base64" },
-		{ "not base64", HDR "key 1 ERERERERERERERERERERERERERE!ERERERERERERERE=\n", 0, 0,
-		  ":2: key 1 is not standard base64" },
-		{ "url-safe alphabet", HDR "key 1 -_v7-_v7-_v7-_v7-_v7-_v7-_v7-_v7-_v7-_v7-_s=\n",
-		  0, 0, ":2: key 1 is not standard base64" },
-		{ "no padding", HDR "key 1 ERERERERERERERERERERERERERERERERERERERERERE\n", 0, 0,
-		  ":2: key 1 is not standard base64" },
-		{ "extra field", HDR "key 1 " K11 " extra\n", 0, 0, ":2: key 1 is not standard" },
-		{ "tabs", HDR "key\t1\t" K11 "\n", 0, 0, ":2: expected 'key <id>" },
-		{ "two spaces", HDR "key  1 " K11 "\n", 0, 0, ":2: the key id" },
-		{ "unknown line", HDR "key 1 " K11 "\npassword hunter2\n", 0, 0,
-		  ":3: expected 'key <id>" },
-		{ "NUL byte", HDR "key 1 " K11 "\n\0\n", sizeof(HDR "key 1 " K11 "\n\0\n") - 1, 0,
-		  "NUL byte" },
-		{ "long line", long_line, 0, 0, ":2: line longer than 256" },
-		{ "too many keys", too_many, 0, 0, "more than 64 keys" },
-		{ "too big", too_big, 0, 0, "larger than 65536 bytes" },
-	};
-	const char *path = in_dir("table.key");
 	size_t n;
 
-	(void)state;
 	n = (size_t)snprintf(long_line, sizeof(long_line), HDR "key 1 " K11);
 	memset(long_line + n, ' ', 300);
 	memcpy(long_line + n + 300, "x\n", 3);
@@ -729,37 +749,37 @@ static void test_file_table(void **state)
 	for (size_t i = n + 100; i < sizeof(too_big) - 1; i += 100)
 		too_big[i] = '\n';
 	too_big[sizeof(too_big) - 1] = '\0';
+}
 
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		const struct file_case *c = &cases[i];
-		size_t len = c->len ? c->len : strlen(c->text);
-		struct cd_err err = { 0 };
-		secretbox_t *box = NULL;
-		int rc;
+static void test_file_case(void **state)
+{
+	const struct file_case *c = *state;
+	const char *path = in_dir("table.key");
+	size_t len = c->len ? c->len : strlen(c->text);
+	struct cd_err err = { 0 };
+	secretbox_t *box = NULL;
+	int rc;
 
-		write_file(path, c->text, len, 0600);
-		rc = secretbox_load(path, &box, &err);
-		if (c->active) {
-			if (rc != 0)
-				fail_msg("case '%s': %s", c->name, err.msg);
-			if (secretbox_active_kid(box) != c->active)
-				fail_msg("case '%s': active kid %u", c->name,
-					 secretbox_active_kid(box));
-			secretbox_free(box);
-			continue;
-		}
-		if (rc != -CD_ECONFIG || box)
-			fail_msg("case '%s': rc %d (%s)", c->name, rc, err.msg);
-		if (c->msg_has && !strstr(err.msg, c->msg_has))
-			fail_msg("case '%s': message '%s' lacks '%s'", c->name, err.msg, c->msg_has);
-		if (!strstr(err.msg, path))
-			fail_msg("case '%s': message does not name the file", c->name);
-		/* No key text in any message: neither ours nor the file's. */
-		if (strstr(err.msg, "ERERERER") || strstr(err.msg, "IiIiIiIi") ||
-		    strstr(err.msg, "-_v7") || strstr(err.msg, "hunter2") ||
-		    msg_has_key_text(err.msg, c->text))
-			fail_msg("case '%s': message holds key text: %s", c->name, err.msg);
+	write_file(path, c->text, len, 0600);
+	rc = secretbox_load(path, &box, &err);
+	if (c->active) {
+		if (rc != 0)
+			fail_msg("case '%s': %s", c->name, err.msg);
+		if (secretbox_active_kid(box) != c->active)
+			fail_msg("case '%s': active kid %u", c->name, secretbox_active_kid(box));
+		secretbox_free(box);
+		return;
 	}
+	if (rc != -CD_ECONFIG || box)
+		fail_msg("case '%s': rc %d (%s)", c->name, rc, err.msg);
+	if (c->msg_has && !strstr(err.msg, c->msg_has))
+		fail_msg("case '%s': message '%s' lacks '%s'", c->name, err.msg, c->msg_has);
+	if (!strstr(err.msg, path))
+		fail_msg("case '%s': message does not name the file", c->name);
+	/* No key text in any message: neither ours nor the file's. */
+	if (strstr(err.msg, "ERERERER") || strstr(err.msg, "IiIiIiIi") || strstr(err.msg, "-_v7") ||
+	    strstr(err.msg, "hunter2") || msg_has_key_text(err.msg, c->text))
+		fail_msg("case '%s': message holds key text: %s", c->name, err.msg);
 }
 
 /* A real key file's keys never appear in any message about it. */
@@ -848,24 +868,41 @@ static void test_threads(void **state)
 	secretbox_free(box);
 }
 
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
+	static const struct CMUnitTest fixed[] = {
 		cmocka_unit_test(test_create),
 		cmocka_unit_test(test_create_refuses_overwrite),
-		cmocka_unit_test(test_round_trip),
-		cmocka_unit_test(test_wrong_aad),
+		cmocka_unit_test(test_seal_limits),
+		cmocka_unit_test(test_empty_aad_bound),
 		cmocka_unit_test(test_tamper),
 		cmocka_unit_test(test_unknown_kid),
 		cmocka_unit_test(test_rotate_then_open_old),
 		cmocka_unit_test(test_rotate_limit),
 		cmocka_unit_test(test_drop_old),
-		cmocka_unit_test(test_modes),
 		cmocka_unit_test(test_not_a_file),
-		cmocka_unit_test(test_file_table),
 		cmocka_unit_test(test_no_key_in_messages),
 		cmocka_unit_test(test_threads),
 	};
+	static struct CMUnitTest
+	    tests[N(rt_cases) + N(aad_cases) + N(mode_cases) + N(file_cases) + N(fixed)];
+	size_t n = 0;
 
-	return cmocka_run_group_tests_name("secretbox", tests, make_dir, remove_dir);
+	for (size_t i = 0; i < N(rt_cases); i++)
+		tests[n++] = (struct CMUnitTest){ rt_cases[i].name, test_round_trip_case, NULL,
+						  NULL, (void *)&rt_cases[i] };
+	for (size_t i = 0; i < N(aad_cases); i++)
+		tests[n++] = (struct CMUnitTest){ aad_cases[i].name, test_wrong_aad_case, NULL,
+						  NULL, (void *)&aad_cases[i] };
+	for (size_t i = 0; i < N(mode_cases); i++)
+		tests[n++] = (struct CMUnitTest){ mode_cases[i].name, test_mode_case, NULL, NULL,
+						  (void *)&mode_cases[i] };
+	for (size_t i = 0; i < N(file_cases); i++)
+		tests[n++] = (struct CMUnitTest){ file_cases[i].name, test_file_case, NULL, NULL,
+						  (void *)&file_cases[i] };
+	for (size_t i = 0; i < N(fixed); i++)
+		tests[n++] = fixed[i];
+	return _cmocka_run_group_tests("secretbox", tests, n, make_dir, remove_dir);
 }

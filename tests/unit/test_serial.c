@@ -47,8 +47,8 @@ static const struct norm_case norm_cases[] = {
 	{ "decimal leading zeros", "dec:00042", "2a", CD_OK, NULL },
 	{ "decimal 2^160-1", "dec:1461501637330902918203684832716283019655932542975",
 	  "ffffffffffffffffffffffffffffffffffffffff", CD_OK, NULL },
-	{ "decimal 2^160", "dec:1461501637330902918203684832716283019655932542976", NULL,
-	  CD_ELIMIT, "20 octets" },
+	{ "decimal 2^160", "dec:1461501637330902918203684832716283019655932542976", NULL, CD_ELIMIT,
+	  "20 octets" },
 	{ "decimal with a letter", "dec:12a", NULL, CD_EINVAL, "position 7" },
 	{ "decimal empty", "dec:", NULL, CD_EINVAL, "no digits" },
 	{ "empty", "", NULL, CD_EINVAL, "empty" },
@@ -69,33 +69,30 @@ static const struct norm_case norm_cases[] = {
 	{ "negative", "-04d2", NULL, CD_EINVAL, "position 1" },
 };
 
-static void test_normalize_table(void **state)
-{
-	(void)state;
-	for (size_t i = 0; i < sizeof(norm_cases) / sizeof(norm_cases[0]); i++) {
-		const struct norm_case *c = &norm_cases[i];
-		struct cd_err err = { 0 };
-		char out[SERIAL_HEX_MAX + 1], again[SERIAL_HEX_MAX + 1];
-		int rc = serial_normalize(c->in, out, sizeof(out), &err);
+#define N(a) (sizeof(a) / sizeof((a)[0]))
 
-		if (c->want) {
-			if (rc != 0)
-				fail_msg("case '%s': rc %d (%s)", c->name, rc, err.msg);
-			if (strcmp(out, c->want) != 0)
-				fail_msg("case '%s': got '%s' want '%s'", c->name, out, c->want);
-			/* The normal form is a fixed point. */
-			rc = serial_normalize(out, again, sizeof(again), &err);
-			if (rc != 0 || strcmp(again, c->want) != 0)
-				fail_msg("case '%s': normal form is not stable", c->name);
-		} else {
-			if (rc != -(int)c->code)
-				fail_msg("case '%s': rc %d want %d (%s)", c->name, rc,
-					 -(int)c->code, err.msg);
-			if (c->msg_has && !strstr(err.msg, c->msg_has))
-				fail_msg("case '%s': message '%s' lacks '%s'", c->name, err.msg,
-					 c->msg_has);
-		}
+static void test_normalize_case(void **state)
+{
+	const struct norm_case *c = *state;
+	struct cd_err err = { 0 };
+	char out[SERIAL_HEX_MAX + 1], again[SERIAL_HEX_MAX + 1];
+	int rc = serial_normalize(c->in, out, sizeof(out), &err);
+
+	if (c->want) {
+		if (rc != 0)
+			fail_msg("case '%s': rc %d (%s)", c->name, rc, err.msg);
+		if (strcmp(out, c->want) != 0)
+			fail_msg("case '%s': got '%s' want '%s'", c->name, out, c->want);
+		/* The normal form is a fixed point. */
+		rc = serial_normalize(out, again, sizeof(again), &err);
+		if (rc != 0 || strcmp(again, c->want) != 0)
+			fail_msg("case '%s': normal form is not stable", c->name);
+		return;
 	}
+	if (rc != -(int)c->code)
+		fail_msg("case '%s': rc %d want %d (%s)", c->name, rc, -(int)c->code, err.msg);
+	if (c->msg_has && !strstr(err.msg, c->msg_has))
+		fail_msg("case '%s': message '%s' lacks '%s'", c->name, err.msg, c->msg_has);
 }
 
 static void test_normalize_limits(void **state)
@@ -131,29 +128,37 @@ static const struct bytes_case bytes_cases[] = {
 	{ "leading zero octets", { 0x00, 0x00, 0x01, 0x00 }, 4, "100" },
 };
 
-static void test_hex_from_bytes(void **state)
+static void test_hex_from_bytes_case(void **state)
 {
+	const struct bytes_case *c = *state;
 	char out[32];
+	size_t n = serial_hex_from_bytes(c->in, c->len, out, sizeof(out));
+
+	if (n != strlen(c->want) || strcmp(out, c->want) != 0)
+		fail_msg("case '%s': got '%s' want '%s'", c->name, out, c->want);
+}
+
+static void test_hex_from_bytes_small_buffer(void **state)
+{
+	char out[8];
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(bytes_cases) / sizeof(bytes_cases[0]); i++) {
-		const struct bytes_case *c = &bytes_cases[i];
-		size_t n = serial_hex_from_bytes(c->in, c->len, out, sizeof(out));
-
-		if (n != strlen(c->want) || strcmp(out, c->want) != 0)
-			fail_msg("case '%s': got '%s' want '%s'", c->name, out, c->want);
-	}
 	assert_int_equal(serial_hex_from_bytes((const unsigned char *)"\x12\x34", 2, out, 4), 0);
 	assert_int_equal(serial_hex_from_bytes((const unsigned char *)"\x12\x34", 2, out, 5), 4);
 }
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_normalize_table),
-		cmocka_unit_test(test_normalize_limits),
-		cmocka_unit_test(test_hex_from_bytes),
-	};
+	static struct CMUnitTest tests[N(norm_cases) + N(bytes_cases) + 2];
+	size_t n = 0;
 
-	return cmocka_run_group_tests_name("serial", tests, NULL, NULL);
+	for (size_t i = 0; i < N(norm_cases); i++)
+		tests[n++] = (struct CMUnitTest){ norm_cases[i].name, test_normalize_case, NULL,
+						  NULL, (void *)&norm_cases[i] };
+	for (size_t i = 0; i < N(bytes_cases); i++)
+		tests[n++] = (struct CMUnitTest){ bytes_cases[i].name, test_hex_from_bytes_case,
+						  NULL, NULL, (void *)&bytes_cases[i] };
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_normalize_limits);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_hex_from_bytes_small_buffer);
+	return _cmocka_run_group_tests("serial", tests, n, NULL, NULL);
 }
