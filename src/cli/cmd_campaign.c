@@ -196,7 +196,7 @@ static int match_issuer(const char *der_hex, const char *dn, int64_t count, void
 /* Reads a CA's list of serials: one a line, '#' comments, blank lines. */
 static int read_serials(const char *path, char ***out, size_t *n, struct cd_err *err)
 {
-	char *buf = NULL, *line, *save = NULL;
+	char *buf = NULL, *line;
 	char **list = NULL;
 	size_t len, cap = 0, lineno = 0;
 	int rc;
@@ -209,8 +209,7 @@ static int read_serials(const char *path, char ***out, size_t *n, struct cd_err 
 		free(buf);
 		return cd_err_set(err, CD_EINVAL, false, "%s: holds a NUL byte", path);
 	}
-	/* strtok_r would merge empty lines and lose line numbers: split by hand */
-	(void)save;
+	/* split by hand: strtok would merge empty lines and lose line numbers */
 	for (line = buf; line && *line;) {
 		char *nl = strchr(line, '\n'), *hash, norm[SERIAL_HEX_MAX + 2];
 		size_t l;

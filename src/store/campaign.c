@@ -87,15 +87,12 @@ int store_campaign_create(store_t *st, struct store_campaign *c,
 	return count_targets(st, c->campaign_id, &c->targets, err);
 }
 
-static const char SQL_CAMPAIGN_BY_ID[] =
-    "SELECT campaign_id, name, criteria, deadline, deadline_at, revocation_date, "
-    "revocation_at, state, created_by, created_at FROM campaigns WHERE campaign_id = $1";
-static const char SQL_CAMPAIGN_BY_NAME[] =
-    "SELECT campaign_id, name, criteria, deadline, deadline_at, revocation_date, "
-    "revocation_at, state, created_by, created_at FROM campaigns WHERE name = $1";
-static const char SQL_CAMPAIGN_ALL[] =
-    "SELECT campaign_id, name, criteria, deadline, deadline_at, revocation_date, "
-    "revocation_at, state, created_by, created_at FROM campaigns ORDER BY campaign_id";
+#define CAMPAIGN_SELECT                                                                            \
+	"SELECT campaign_id, name, criteria, deadline, deadline_at, revocation_date, "             \
+	"revocation_at, state, created_by, created_at FROM campaigns "
+static const char SQL_CAMPAIGN_BY_ID[] = CAMPAIGN_SELECT "WHERE campaign_id = $1";
+static const char SQL_CAMPAIGN_BY_NAME[] = CAMPAIGN_SELECT "WHERE name = $1";
+static const char SQL_CAMPAIGN_ALL[] = CAMPAIGN_SELECT "ORDER BY campaign_id";
 
 static void read_campaign(store_t *st, struct db_stmt *s, struct store_campaign *c)
 {

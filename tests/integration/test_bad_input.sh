@@ -4,11 +4,7 @@
 # imports the good rows and lists the skipped ones.
 . "$(dirname "$0")/lib/tap.sh"
 
-INV=$WORK/inv
-tests/fixtures/make-inventory "$INV"
-new_store "$WORK/s"
-import_inventory "$INV" || { not_ok "import the sample inventory"; done_testing; exit 1; }
-DB=$WORK/s/certdesk.db
+setup_inventory || { not_ok "import the sample inventory"; done_testing; exit 1; }
 
 # The rows of every table: what "nothing changed" means.
 snapshot() {

@@ -4,11 +4,7 @@
 # options get clear errors.
 . "$(dirname "$0")/lib/tap.sh"
 
-INV=$WORK/inv
-tests/fixtures/make-inventory "$INV"
-new_store "$WORK/s"
-import_inventory "$INV" || { not_ok "import the sample inventory"; done_testing; exit 1; }
-DB=$WORK/s/certdesk.db
+setup_inventory || { not_ok "import the sample inventory"; done_testing; exit 1; }
 G3=$(cat "$INV/g3.dn")
 # the deadline the fixture's dates are made for (they are relative to today)
 DL=$(cat "$INV/deadline.txt")

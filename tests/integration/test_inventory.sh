@@ -4,11 +4,7 @@
 # JSON Lines form imports the same rows.
 . "$(dirname "$0")/lib/tap.sh"
 
-INV=$WORK/inv
-tests/fixtures/make-inventory "$INV"
-new_store "$WORK/s"
-
-check "import the sample inventory" import_inventory "$INV"
+check "import the sample inventory" setup_inventory
 check "campaign over the G3 issuer" $CD campaign create --name g3 --issuer "$(cat "$INV/g3.dn")" --deadline "$(cat "$INV/deadline.txt")"
 
 status_table "$INV" >"$WORK/got.tsv"
@@ -24,18 +20,11 @@ done
 
 # every reason that applies is listed, not only the first
 if [ -f "$INV/expected-reasons.tsv" ]; then
-	for m in $(cut -d, -f1 "$INV/members.csv" | tail -n +2); do
-		$CD status --member "$m" --json
-	done | python3 -c '
+	all_status "$INV" | python3 -c '
 import json, sys
-dec = json.JSONDecoder(); text = sys.stdin.read(); i = 0
-while i < len(text):
-    while i < len(text) and text[i].isspace(): i += 1
-    if i >= len(text): break
-    arr, i = dec.raw_decode(text, i)
-    for o in arr:
-        rs = sorted(r["reason"] for r in o["reasons"])
-        print(o["certificate_id"], ",".join(rs) or "-", sep="\t")
+for o in json.load(sys.stdin):
+    rs = sorted(r["reason"] for r in o["reasons"])
+    print(o["certificate_id"], ",".join(rs) or "-", sep="\t")
 ' | sort >"$WORK/got-reasons.tsv"
 	grep -v '^#' "$INV/expected-reasons.tsv" | python3 -c '
 import sys

@@ -56,17 +56,35 @@ import_inventory() {
 	done
 }
 
-# certificate_id<TAB>status<TAB>reason for every member of the inventory.
-status_table() {
+# Every member's `certdesk status --json`, merged into one JSON array.
+all_status() {
 	for m in $(cut -d, -f1 "$1/members.csv" | tail -n +2); do
 		$CD status --member "$m" --json
 	done | python3 -c '
 import json, sys
-dec = json.JSONDecoder(); text = sys.stdin.read(); i = 0
+dec = json.JSONDecoder(); text = sys.stdin.read(); i = 0; out = []
 while i < len(text):
     while i < len(text) and text[i].isspace(): i += 1
     if i >= len(text): break
     arr, i = dec.raw_decode(text, i)
-    for o in arr: print(o["certificate_id"], o["status"], o["reason"] or "-", sep="\t")
+    out += arr
+json.dump(out, sys.stdout)
+'
+}
+
+# certificate_id<TAB>status<TAB>reason for every member of the inventory.
+status_table() {
+	all_status "$1" | python3 -c '
+import json, sys
+for o in json.load(sys.stdin): print(o["certificate_id"], o["status"], o["reason"] or "-", sep="\t")
 ' | sort
+}
+
+# The sample inventory in $WORK/inv, imported into a fresh store in $WORK/s.
+setup_inventory() {
+	INV=$WORK/inv
+	tests/fixtures/make-inventory "$INV"
+	new_store "$WORK/s"
+	DB=$WORK/s/certdesk.db
+	import_inventory "$INV"
 }
