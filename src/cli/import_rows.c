@@ -490,7 +490,7 @@ static int row_certificate(struct import_ctx *x, const char *const *v, int *chan
 	const struct product *prod;
 	const struct certinfo *leaf = NULL;
 	struct cd_date start, end;
-	struct bundle *b;
+	struct bundle *b = NULL;
 	int64_t term_end_at;
 	long idx;
 	int rc;
