@@ -41,6 +41,7 @@ struct source {
 	jsonl_reader_t *jsonl;
 	int col[MAX_COLUMNS]; /* CSV: column of each field, -1 when absent */
 	size_t width;	      /* CSV: fields in the header */
+	size_t nreq, nall;    /* the kind's required columns, and all of them */
 };
 
 struct report {
@@ -87,7 +88,7 @@ static int next_row(struct source *src, const struct import_kind *k, const char 
 		    unsigned long *line, struct jsonl_record *jr, struct cd_err *err,
 		    struct cd_err *rowerr)
 {
-	size_t nreq = count_names(k->required), nall = nreq + count_names(k->optional);
+	size_t nreq = src->nreq, nall = src->nall;
 	int rc;
 
 	if (src->csv) {
@@ -181,7 +182,7 @@ static int open_source(struct cli *c, const char *path, const char *format,
 static int import_file(struct cli *c, const struct import_kind *k, const char *path,
 		       const char *format, bool skip_bad)
 {
-	struct import_ctx x = { .c = c, .kind = k->name, .path = path };
+	struct import_ctx x = { .c = c };
 	struct source src = { 0 };
 	struct jsonl_record jr = { 0 };
 	struct report rep = { 0 };
@@ -194,6 +195,8 @@ static int import_file(struct cli *c, const struct import_kind *k, const char *p
 
 	for (int i = 0; i < MAX_COLUMNS; i++)
 		src.col[i] = -1;
+	src.nreq = count_names(k->required);
+	src.nall = src.nreq + count_names(k->optional);
 	rc = cd_config_get_int(c->cfg, "import", "max_pem_bytes", 1024, 1L << 32, &x.max_pem_bytes,
 			       &err);
 	if (rc)

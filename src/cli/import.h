@@ -16,10 +16,8 @@ struct bundle_cache;
 
 struct import_ctx {
 	struct cli *c;
-	const char *kind;
-	const char *path; /* the file, as given */
-	char dir[4096];	  /* its directory: pem_file paths are relative to it */
-	strset_t *seen;	  /* natural keys already in this file */
+	char dir[4096]; /* the file's directory: pem_file paths are relative to it */
+	strset_t *seen; /* natural keys already in this file */
 	struct bundle_cache *bundles;
 	long max_pem_bytes;
 	/* the last term end converted (rows share their dates; the zone look-up

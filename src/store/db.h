@@ -23,7 +23,8 @@ struct db;
 struct db_stmt;
 
 struct db_driver {
-	const char *name; /* "sqlite" */
+	const char *name;      /* "sqlite" */
+	const char *begin_sql; /* how a write transaction starts */
 	int (*open)(const char *target, long busy_timeout_ms, struct db **out, struct cd_err *err);
 	void (*close)(struct db *db);
 	/* Runs a script of several statements (migrations); no parameters. */

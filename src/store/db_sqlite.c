@@ -232,6 +232,9 @@ static const char *sq_ddl_id(void)
 
 const struct db_driver db_sqlite_driver = {
 	.name = "sqlite",
+	/* IMMEDIATE: take the write lock now, not at the first write, so that two
+	 * writers wait for each other instead of failing mid-way */
+	.begin_sql = "BEGIN IMMEDIATE",
 	.open = sq_open,
 	.close = sq_close,
 	.exec = sq_exec,

@@ -88,10 +88,7 @@ int store_begin(store_t *st, struct cd_err *err)
 
 	if (st->tx_depth++ > 0)
 		return 0;
-	/* IMMEDIATE on SQLite: take the write lock now, not at the first write,
-	 * so two writers wait for each other instead of failing mid-way. */
-	rc = st->db->drv->exec(
-	    st->db, strcmp(st->db->drv->name, "sqlite") == 0 ? "BEGIN IMMEDIATE" : "BEGIN", err);
+	rc = st->db->drv->exec(st->db, st->db->drv->begin_sql, err);
 	if (rc)
 		st->tx_depth--;
 	return rc;

@@ -16,6 +16,8 @@
 
 #include "core/dn.h"
 
+#include "fuzz_input.h"
+
 static void die(const char *what, const char *text, const char *detail)
 {
 	fprintf(stderr, "fuzz_dn: %s\n  input: '%s'\n  detail: '%s'\n", what, text,
@@ -31,13 +33,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *s, *text = NULL;
 	int len, rc;
 
-	if (size > DN_TEXT_MAX + 64)
-		return 0;
-	s = malloc(size + 1);
+	s = fuzz_cstr(data, size, DN_TEXT_MAX + 64);
 	if (!s)
 		return 0;
-	memcpy(s, data, size);
-	s[size] = '\0';
 	rc = dn_parse(s, &a, &err);
 	if (rc != 0) {
 		if ((rc != -CD_EINVAL && rc != -CD_ELIMIT) || a || err.msg[0] == '\0')

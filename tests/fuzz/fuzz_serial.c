@@ -14,6 +14,8 @@
 
 #include "core/serial.h"
 
+#include "fuzz_input.h"
+
 static void die(const char *what, const char *in, const char *out)
 {
 	fprintf(stderr, "fuzz_serial: %s: '%s' -> '%s'\n", what, in, out);
@@ -27,13 +29,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *s;
 	int rc;
 
-	if (size > SERIAL_TEXT_MAX + 16)
-		return 0;
-	s = malloc(size + 1);
+	s = fuzz_cstr(data, size, SERIAL_TEXT_MAX + 16);
 	if (!s)
 		return 0;
-	memcpy(s, data, size);
-	s[size] = '\0';
 	rc = serial_normalize(s, out, sizeof(out), &err);
 	if (rc == 0) {
 		size_t n = strlen(out);

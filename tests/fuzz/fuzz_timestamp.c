@@ -9,6 +9,8 @@
 
 #include "util/cdtime.h"
 
+#include "fuzz_input.h"
+
 #define CHECK(cond)                                                                                \
 	do {                                                                                       \
 		if (!(cond))                                                                       \
@@ -22,13 +24,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *s, buf[21], day[11];
 	int64_t t, t2;
 
-	if (size > 256)
-		return 0;
-	s = malloc(size + 1);
+	s = fuzz_cstr(data, size, 256);
 	if (!s)
 		return 0;
-	memcpy(s, data, size);
-	s[size] = '\0';
 
 	if (cd_date_parse(s, &d, &err) == 0) {
 		/* the date syntax is exact, so formatting gives back the input */
