@@ -131,7 +131,7 @@ int store_schema_version(store_t *st, int *current, int *latest, struct cd_err *
 	struct db_stmt *s;
 	int rc;
 
-	*latest = store_migrations_count;
+	*latest = store_migrations_count ? store_migrations[store_migrations_count - 1].version : 0;
 	*current = 0;
 	rc = st->db->drv->exec(st->db, SQL_MIGRATIONS_TABLE, err);
 	if (rc)
@@ -184,10 +184,13 @@ int store_migrate(store_t *st, int64_t now, int *applied, struct cd_err *err)
 				  "the store is at schema version %d, newer than this certdesk "
 				  "knows (%d): run a newer certdesk",
 				  current, latest);
-	for (int i = current; i < latest; i++) {
+	for (int i = 0; i < store_migrations_count; i++) {
 		const struct migration *m = &store_migrations[i];
-		char *sql = expand_ddl(m->sql, st->db->drv->ddl_id());
+		char *sql;
 
+		if (m->version <= current)
+			continue;
+		sql = expand_ddl(m->sql, st->db->drv->ddl_id());
 		if (!sql)
 			return cd_err_set(err, CD_ENOMEM, false, "out of memory");
 		rc = store_begin(st, err);

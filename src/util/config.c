@@ -37,6 +37,11 @@ static const struct setting registry[] = {
 	{ "log", "level", "info", T_STR },
 	{ "import", "max_record_bytes", "1048576", T_INT },
 	{ "import", "max_pem_bytes", "268435456", T_INT },
+	/* acme: [acme] and the CAs, [ca NAME] */
+	/* web: the portal, [web] */
+	/* install and verify: the hosting servers */
+	/* notify: mail */
+	/* worker */
 };
 
 struct entry {
