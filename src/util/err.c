@@ -21,6 +21,8 @@ static const char *const code_names[CD_ERRCODE_COUNT] = {
 	[CD_ENOMEM] = "no_memory",
 	[CD_ECONFIG] = "config",
 	[CD_EINTERNAL] = "internal",
+	[CD_EGONE] = "gone",
+	[CD_EPEER] = "peer",
 };
 
 int cd_err_set(struct cd_err *err, enum cd_errcode code, bool retryable, const char *fmt, ...)
@@ -30,6 +32,7 @@ int cd_err_set(struct cd_err *err, enum cd_errcode code, bool retryable, const c
 
 		err->code = code;
 		err->retryable = retryable;
+		err->retry_after = 0;
 		va_start(ap, fmt);
 		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 		va_end(ap);
@@ -58,6 +61,7 @@ void cd_err_clear(struct cd_err *err)
 	if (err) {
 		err->code = CD_OK;
 		err->retryable = false;
+		err->retry_after = 0;
 		err->msg[0] = '\0';
 	}
 }

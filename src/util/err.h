@@ -24,6 +24,8 @@ enum cd_errcode {
 	CD_ENOMEM,
 	CD_ECONFIG, /* the configuration is wrong */
 	CD_EINTERNAL,
+	CD_EGONE, /* a remote object (ACME order, account) no longer exists: start again */
+	CD_EPEER, /* a peer (CA, DNS, SMTP, hosting server) refused or failed */
 	CD_ERRCODE_COUNT
 };
 
@@ -32,6 +34,9 @@ enum cd_errcode {
 struct cd_err {
 	enum cd_errcode code;
 	bool retryable;
+	/* when retryable: the peer's earliest time for a retry in seconds from now
+	 * (Retry-After), 0 when it named none */
+	long retry_after;
 	char msg[CD_ERR_MSG_MAX];
 };
 

@@ -34,6 +34,25 @@ fails() {
 	elif grep -qF -- "$want" "$WORK/.out"; then ok "$name"
 	else not_ok "$name (message lacks '$want')"; sed 's/^/# /' "$WORK/.out"; fi
 }
+# free_port: prints a TCP port free on 127.0.0.1 right now (the kernel picks it)
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+# wait_port HOST PORT [SECONDS]: waits until something accepts connections there
+wait_port() {
+	python3 - "$1" "$2" "${3:-30}" <<'PY'
+import socket, sys, time
+host, port, limit = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+end = time.monotonic() + limit
+while time.monotonic() < end:
+    try:
+        socket.create_connection((host, port), timeout=1).close()
+        sys.exit(0)
+    except OSError:
+        time.sleep(0.05)
+sys.exit(1)
+PY
+}
 done_testing() { echo "1..$TAP_N"; [ "$TAP_FAILED" -eq 0 ]; }
 
 # A fresh store in $1 (a directory); sets CD to certdesk with its config.
