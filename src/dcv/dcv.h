@@ -26,7 +26,7 @@ int dcv_resolver_new(const cd_config_t *cfg, dcv_resolver_t **out, struct cd_err
 void dcv_resolver_free(dcv_resolver_t *r);
 
 #define DCV_MAX_ADDRS 16
-#define DCV_NAME_MAX 254
+#define DCV_NAME_MAX  254
 
 /* The hosting server a site lives on, as far as DNS is concerned. */
 struct dcv_server {
