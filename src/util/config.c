@@ -38,9 +38,48 @@ static const struct setting registry[] = {
 	{ "import", "max_record_bytes", "1048576", T_INT },
 	{ "import", "max_pem_bytes", "268435456", T_INT },
 	/* acme: [acme] and the CAs, [ca NAME] */
+	{ "acme", "active_ca", "", T_STR },
+	{ "acme", "poll_initial_ms", "1000", T_INT },
+	{ "acme", "poll_max_ms", "10000", T_INT },
+	{ "acme", "poll_timeout_s", "600", T_INT },
+	{ "acme", "http_timeout_s", "30", T_INT },
+	{ "acme", "http_retries", "4", T_INT },
+	{ "acme", "retry_after_max_s", "60", T_INT },
+	{ "ca *", "directory", "", T_STR },
+	{ "ca *", "ca_file", "", T_PATH },
+	{ "ca *", "eab_kid", "", T_STR },
+	{ "ca *", "eab_hmac_file", "", T_PATH },
+	{ "ca *", "key_type", "p256", T_STR },
+	{ "ca *", "contact", "", T_STR },
+	{ "ca *", "validity", "ca_decides", T_STR },
+	{ "ca *", "preferred_chain", "", T_STR },
 	/* web: the portal, [web] */
+	/* dcv: preflight DNS */
+	{ "dcv", "resolver", "", T_STR },
+	{ "dcv", "timeout_ms", "2000", T_INT },
+	{ "dcv", "tries", "2", T_INT },
 	/* install and verify: the hosting servers */
 	/* notify: mail */
+	{ "mail", "smtp_url", "smtp://127.0.0.1:25", T_STR },
+	{ "mail", "starttls", "no", T_STR },
+	{ "mail", "ca_file", "", T_PATH },
+	{ "mail", "user", "", T_STR },
+	{ "mail", "password_file", "", T_PATH },
+	{ "mail", "from", "certdesk@localhost", T_STR },
+	{ "mail", "from_name", "", T_STR },
+	{ "mail", "reply_to", "", T_STR },
+	{ "mail", "message_id_domain", "", T_STR },
+	{ "mail", "footer_ja", "", T_STR },
+	{ "mail", "footer_en", "", T_STR },
+	{ "mail", "timeout_ms", "30000", T_INT },
+	{ "mail", "connect_timeout_ms", "10000", T_INT },
+	{ "mail", "retry_base_ms", "30000", T_INT },
+	{ "mail", "retry_cap_ms", "3600000", T_INT },
+	{ "mail", "max_attempts", "20", T_INT },
+	{ "mail", "lease_seconds", "300", T_INT },
+	{ "mail", "batch", "50", T_INT },
+	{ "mail", "rate_per_second", "0", T_INT },
+	{ "mail", "poll_ms", "1000", T_INT },
 	/* worker */
 };
 
