@@ -6,6 +6,7 @@
 #define CD_CLI_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "store/store.h"
@@ -25,6 +26,9 @@ struct cli {
 
 /* Opens the store from [store] url; require_current refuses an old schema. */
 int cli_store(struct cli *c, bool require_current, struct cd_err *err);
+/* The store's URL with a relative sqlite path made absolute (for threads
+ * and stages that open their own connections). */
+int cli_store_url(struct cli *c, char *out, size_t outsz, struct cd_err *err);
 /* Loads the master key from [secrets] master_key_file. */
 int cli_secretbox(struct cli *c, struct cd_err *err);
 
@@ -42,5 +46,13 @@ int cmd_import(struct cli *c, int argc, char **argv);
 int cmd_campaign(struct cli *c, int argc, char **argv);
 int cmd_status(struct cli *c, int argc, char **argv);
 int cmd_reissue(struct cli *c, int argc, char **argv);
+int cmd_orders(struct cli *c, int argc, char **argv);
+int cmd_worker(struct cli *c, int argc, char **argv);
+int cmd_preflight(struct cli *c, int argc, char **argv);
+int cmd_serve(struct cli *c, int argc, char **argv);
+int cmd_api_token(struct cli *c, int argc, char **argv);
+int cmd_ca(struct cli *c, int argc, char **argv);
+int cmd_install(struct cli *c, int argc, char **argv);
+int cmd_mail(struct cli *c, int argc, char **argv);
 
 #endif

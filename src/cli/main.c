@@ -3,6 +3,7 @@
  */
 #include <getopt.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,14 @@ static const struct command commands[] = {
 	{ "campaign", cmd_campaign, "create, list and show reissue campaigns" },
 	{ "status", cmd_status, "show a member's certificates with their status" },
 	{ "reissue", cmd_reissue, "queue a reissue of a certificate as an operator" },
+	{ "orders", cmd_orders, "list, show, retry and cancel reissue orders; revocations" },
+	{ "worker", cmd_worker, "run the reissue pipeline's workers (without the portal)" },
+	{ "preflight", cmd_preflight, "check a certificate's DNS (A/AAAA, CAA) as a reissue would" },
+	{ "serve", cmd_serve, "serve the customer portal and its API (--listen ADDR:PORT)" },
+	{ "api-token", cmd_api_token, "create, list and revoke members' API tokens" },
+	{ "ca", cmd_ca, "list the ACME CAs; register, issue and revoke by hand" },
+	{ "install", cmd_install, "check hosting servers; install, roll back and probe certificates" },
+	{ "mail", cmd_mail, "send a test mail, deliver the outbox, list pending or failed mail" },
 };
 
 static void usage(FILE *f)
@@ -62,11 +71,30 @@ int cli_usage(const char *cmd, const char *fmt, ...)
 	return 2;
 }
 
-int cli_store(struct cli *c, bool require_current, struct cd_err *err)
+int cli_store_url(struct cli *c, char *out, size_t outsz, struct cd_err *err)
 {
 	const char *url = cd_config_get(c->cfg, "store", "url");
+
+	/* a relative sqlite path is relative to the config file, like every path */
+	if (strncmp(url, "sqlite:", 7) == 0 && url[7] && url[7] != '/') {
+		char joined[4096];
+		int rc = cd_path_join(cd_config_dir(c->cfg), url + 7, joined, sizeof(joined), err);
+
+		if (rc)
+			return rc;
+		if ((size_t)snprintf(out, outsz, "sqlite:%s", joined) >= outsz)
+			return cd_err_set(err, CD_ELIMIT, false, "store path too long");
+		return 0;
+	}
+	if ((size_t)snprintf(out, outsz, "%s", url) >= outsz)
+		return cd_err_set(err, CD_ELIMIT, false, "[store] url too long");
+	return 0;
+}
+
+int cli_store(struct cli *c, bool require_current, struct cd_err *err)
+{
 	struct store_options opt = { 0 };
-	char path[4200];
+	char url[4200];
 	long busy;
 	int rc;
 
@@ -76,16 +104,9 @@ int cli_store(struct cli *c, bool require_current, struct cd_err *err)
 	if (rc)
 		return rc;
 	opt.busy_timeout_ms = busy;
-	/* a relative sqlite path is relative to the config file, like every path */
-	if (strncmp(url, "sqlite:", 7) == 0 && url[7] && url[7] != '/') {
-		char joined[4096];
-
-		rc = cd_path_join(cd_config_dir(c->cfg), url + 7, joined, sizeof(joined), err);
-		if (rc)
-			return rc;
-		snprintf(path, sizeof(path), "sqlite:%s", joined);
-		url = path;
-	}
+	rc = cli_store_url(c, url, sizeof(url), err);
+	if (rc)
+		return rc;
 	rc = store_open(url, &opt, &c->st, err);
 	if (rc)
 		return rc;
@@ -161,6 +182,9 @@ int main(int argc, char **argv)
 	}
 	/* everything certdesk creates (store, keys, backups) is private to its user */
 	umask(077);
+	/* a peer that hangs up (CA, SMTP, a hosting server, a browser) must give
+	 * an error on that connection, not kill the process */
+	signal(SIGPIPE, SIG_IGN);
 	if (config_path && !*config_path)
 		config_path = NULL;
 	if (cd_config_load(config_path, &c.cfg, &err) != 0)

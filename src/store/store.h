@@ -233,4 +233,298 @@ int store_secret_unseal(store_t *st, const struct secretbox *box, const char *se
 int store_secrets_reseal(store_t *st, const struct secretbox *box, int *resealed,
 			 struct cd_err *err);
 
+/* --- web: the customer portal (src/store/web.c) ----------------------------
+ * Sessions (256-bit ids, only their SHA-256 kept), members' API tokens (only
+ * their SHA-256 kept), login throttling counters, and the reads the pages
+ * need beside the certificate view: an order with its owner, a server's
+ * addresses. Hashes are 64 lowercase hex characters. */
+
+struct store_web_session {
+	char member_id[65];
+	char csrf_token[65];
+	int64_t created_at, last_seen_at, expires_at;
+};
+int store_web_session_create(store_t *st, const char *hash, const char *member_id,
+			     const char *csrf_token, const char *client_addr, int64_t now,
+			     int64_t expires_at, struct cd_err *err);
+/* -CD_ENOTFOUND when there is no such session. */
+int store_web_session_get(store_t *st, const char *hash, struct store_web_session *out,
+			  struct cd_err *err);
+int store_web_session_touch(store_t *st, const char *hash, int64_t now, struct cd_err *err);
+int store_web_session_delete(store_t *st, const char *hash, struct cd_err *err);
+/* Deletes sessions past their absolute expiry or idle since before idle_before. */
+int store_web_sessions_purge(store_t *st, int64_t now, int64_t idle_before, int *deleted,
+			     struct cd_err *err);
+
+/* Login throttling: failures of a key in its window (0 when none or the
+ * window, in seconds, has passed since the last failure). */
+int store_web_throttle_get(store_t *st, const char *key, int64_t now, int64_t window, int *failures,
+			   int64_t *last_failure_at, struct cd_err *err);
+/* Counts one more failure (a new window when the last one is older than
+ * window); *failures is the count after it. */
+int store_web_throttle_fail(store_t *st, const char *key, int64_t now, int64_t window,
+			    int *failures, struct cd_err *err);
+int store_web_throttle_clear(store_t *st, const char *key, struct cd_err *err);
+
+/* An order as its page shows it, with the member owning its certificate. */
+struct store_web_order {
+	int64_t order_id, campaign_id, new_issuance_id;
+	char certificate_id[65], member_id[65], common_name[254], product[33];
+	char state[16], failure[40], failure_detail[256], requested_by[160];
+	bool failure_retryable, revocation_pending;
+	int attempt;
+	int64_t created_at, updated_at;
+	int64_t new_not_before, new_not_after; /* 0 until issued */
+};
+/* -CD_ENOTFOUND when there is no such order. */
+int store_web_order_get(store_t *st, int64_t order_id, struct store_web_order *out,
+			struct cd_err *err);
+
+struct store_web_server {
+	char server[65], ipv4[64], ipv6[64], state[16];
+};
+int store_web_server_get(store_t *st, const char *server, struct store_web_server *out,
+			 struct cd_err *err);
+
+/* Replaces a member's password hash (a rehash at login to the current
+ * parameters); -CD_ENOTFOUND when there is no such member. */
+int store_web_member_password_set(store_t *st, const char *member_id, const char *phc, int64_t now,
+				  struct cd_err *err);
+
+/* Members' API tokens. */
+int store_web_token_create(store_t *st, const char *member_id, const char *hash, const char *label,
+			   int64_t now, int64_t *token_id, struct cd_err *err);
+/* The member of a live (not revoked) token; records its use. -CD_ENOTFOUND otherwise. */
+int store_web_token_member(store_t *st, const char *hash, int64_t now, char member_id[65],
+			   struct cd_err *err);
+struct store_web_token {
+	int64_t token_id, created_at, revoked_at, last_used_at; /* 0 = never */
+	const char *label;
+};
+int store_web_tokens_each(store_t *st, const char *member_id,
+			  int (*fn)(const struct store_web_token *t, void *arg), void *arg,
+			  struct cd_err *err);
+/* -CD_ENOTFOUND when the member has no such live token. */
+int store_web_token_revoke(store_t *st, const char *member_id, int64_t token_id, int64_t now,
+			   struct cd_err *err);
+
+/* --- notify: the mail outbox (invariant 5) --------------------------------
+ * A mail is added in the same transaction as the change that causes it (a
+ * nested store_begin joins the caller's), with its Message-ID fixed then.
+ * dedup_key names the cause ("order-done:42"): a second add for the same key
+ * changes nothing and returns the Message-ID already queued. Delivery claims
+ * due messages with a lease (several threads or processes may deliver); a
+ * claim counts as an attempt; a message whose lease expired (its deliverer
+ * died) is claimed again and redelivered with the same Message-ID. */
+
+struct store_outbox_add {
+	const char *message_id; /* without the angle brackets */
+	const char *dedup_key, *kind;
+	const char *member_id;	       /* NULL when none */
+	int64_t order_id, campaign_id; /* 0 = none */
+	const char *rcpt;	       /* the envelope recipient (addr-spec) */
+	const char *subject;	       /* UTF-8, for listings */
+	const char *message;	       /* the whole MIME message, CRLF lines */
+};
+/* *created is false when dedup_key was queued before; message_id_out (may
+ * be NULL) receives the Message-ID queued for the key either way. */
+int store_outbox_add(store_t *st, const struct store_outbox_add *m, int64_t now,
+		     char *message_id_out, size_t outsz, bool *created, struct cd_err *err);
+
+struct store_outbox_msg {
+	char message_id[256], kind[33], member_id[65], rcpt[321], subject[512];
+	char last_error[512];
+	int64_t order_id, campaign_id, created_at, next_attempt_at, sent_at, failed_at;
+	int attempts;  /* including this claim, for a claimed message */
+	char *message; /* malloc'd, only from store_outbox_claim */
+};
+/* Claims up to `limit` messages due at `now` (not sent, not failed, no live
+ * lease) for `owner` until `lease_until`; each claim counts one attempt.
+ * *out is a malloc'd array of *n; free with store_outbox_msgs_free. */
+int store_outbox_claim(store_t *st, const char *owner, int64_t now, int64_t lease_until, int limit,
+		       struct store_outbox_msg **out, size_t *n, struct cd_err *err);
+void store_outbox_msgs_free(struct store_outbox_msg *msgs, size_t n);
+/* Delivered: records sent_at and drops the lease. */
+int store_outbox_mark_sent(store_t *st, const char *message_id, int64_t now, struct cd_err *err);
+/* Not delivered: the error, and either the next attempt time (retry) or, with
+ * next_attempt_at = 0, failed for good (failed_at = now). */
+int store_outbox_mark_failed(store_t *st, const char *message_id, int64_t now,
+			     int64_t next_attempt_at, const char *error, struct cd_err *err);
+/* Gives a claimed message back untried (its attempt is not counted). */
+int store_outbox_release(store_t *st, const char *message_id, int64_t next_attempt_at,
+			 const char *why, struct cd_err *err);
+/* Failed messages become due again at `now` with their attempts reset;
+ * message_id NULL = every failed message. *n counts them. */
+int store_outbox_retry_failed(store_t *st, const char *message_id, int64_t now, int *n,
+			      struct cd_err *err);
+
+enum store_outbox_filter {
+	STORE_OUTBOX_ALL,
+	STORE_OUTBOX_PENDING,
+	STORE_OUTBOX_FAILED,
+	STORE_OUTBOX_SENT
+};
+/* Messages (without their text) in queue order; fn returning non-zero stops. */
+int store_outbox_each(store_t *st, enum store_outbox_filter f, int limit,
+		      int (*fn)(const struct store_outbox_msg *m, void *arg), void *arg,
+		      struct cd_err *err);
+int store_outbox_counts(store_t *st, int64_t *pending, int64_t *sent, int64_t *failed,
+			struct cd_err *err);
+/* The Message-ID queued for a dedup key ("" and 0 when none). */
+int store_outbox_find(store_t *st, const char *dedup_key, struct store_outbox_msg *out, bool *found,
+		      struct cd_err *err);
+
+/* --- ACME accounts, one per CA (acme stage; src/store/ca.c) ---------------
+ * The account key is a sealed secret "ca-account:<ca>" (store_secret_seal). */
+struct store_ca_account {
+	char ca[65];
+	char directory_url[1024], account_url[1024]; /* account_url "" before registration */
+	char key_secret_id[160];
+	char eab_kid[256], contact[512];
+	int64_t created_at, updated_at;
+};
+int store_ca_account_get(store_t *st, const char *ca, struct store_ca_account *out,
+			 struct cd_err *err);
+/* Inserts or replaces the row of a->ca. */
+int store_ca_account_put(store_t *st, const struct store_ca_account *a, int64_t now,
+			 struct cd_err *err);
+int store_ca_account_each(store_t *st, int (*fn)(const struct store_ca_account *a, void *arg),
+			  void *arg, struct cd_err *err);
+
+/* --- the reissue pipeline's orders (worker stage; src/store/work.c) -------
+ * Workers claim orders with a lease (owner "NODE/BOOT/THREAD": a restarted
+ * process of the same node takes its orders back at once) and advance them with a
+ * fenced update: it changes nothing unless the order is still in the state
+ * the step started from and the caller still holds the lease. */
+struct store_order {
+	int64_t order_id, campaign_id, old_issuance_id, new_issuance_id;
+	char certificate_id[65];
+	enum order_state state;
+	int attempt, retries;
+	char requested_by[160];
+	char failure[40];
+	bool failure_retryable;
+	char failure_detail[512];
+	bool revocation_pending;
+	char lease_owner[160];
+	int64_t lease_expires, next_run_at, created_at, updated_at;
+	char names[520]; /* space separated, "" before preflight */
+};
+int store_order_get(store_t *st, int64_t order_id, struct store_order *out, struct cd_err *err);
+
+/* Claims up to max runnable orders (open, due at now, lease free or expired
+ * or held by an earlier process of this node: owner "NODE/BOOT/THREAD") for
+ * owner until now + lease. ids[] gets them; *takeovers counts leases taken
+ * from another node. */
+int store_orders_claim(store_t *st, const char *node, const char *boot, const char *owner,
+		       int64_t now, int64_t lease_seconds, int max, int64_t *ids, int *n,
+		       int *takeovers, struct cd_err *err);
+
+struct store_order_update {
+	int64_t order_id;
+	const char *owner; /* fencing: must hold the lease */
+	enum order_state from, to;
+	int64_t now;
+	int64_t next_run_at;   /* when the order is due again */
+	int64_t lease_expires; /* 0: release the lease */
+	int retries, attempt;  /* new values */
+	const char *names;     /* NULL: unchanged */
+	int64_t new_issuance_id; /* 0: unchanged */
+	/* failure: set_failure writes failure/retryable/detail (NULL failure clears) */
+	bool set_failure;
+	const char *failure, *failure_detail;
+	bool failure_retryable;
+	int revocation_pending; /* -1: unchanged */
+	/* the event: kind NULL means "order.transition" when from != to, none else */
+	const char *actor, *event_kind, *event_detail;
+	const char *certificate_id; /* for the event */
+	int64_t campaign_id;	    /* for the event */
+};
+/* The fenced update, inside the caller's transaction (or its own). Returns
+ * -CD_ESTATE "lease lost" when the order moved or the lease is gone. */
+int store_order_update(store_t *st, const struct store_order_update *u, struct cd_err *err);
+
+/* Drops every lease of an owner (a worker stopping cleanly). */
+int store_orders_release(store_t *st, const char *owner, struct cd_err *err);
+
+struct store_attempt {
+	int64_t order_id;
+	int attempt;
+	char ca[65];
+	char acme_order_url[1024];
+	char key_secret_id[160];
+	char state[33];
+	char tokens[1024];
+	char failure[512];
+	int64_t ordering_at, finalized_at, created_at;
+};
+int store_attempt_create(store_t *st, const struct store_attempt *a, struct cd_err *err);
+int store_attempt_get(store_t *st, int64_t order_id, int attempt, struct store_attempt *out,
+		      struct cd_err *err);
+/* Writes the mutable columns of a (acme_order_url "" stays NULL). */
+int store_attempt_save(store_t *st, const struct store_attempt *a, struct cd_err *err);
+/* Attempts that sent newOrder but never recorded its URL: orphans at the CA. */
+int store_attempts_orphaned(store_t *st, int64_t *n, struct cd_err *err);
+
+/* What a step needs to know about an order's certificate, site and server. */
+struct store_order_context {
+	char member_id[65], member_email[321], member_name[257], member_locale[8];
+	char common_name[254], product[33];
+	char fqdn[254], site_state[16];
+	char server[65], server_state[16], ipv4[46], ipv6[46], driver[17];
+	int http_port, https_port;
+	int64_t term_end_at;
+	/* the old issuance */
+	char old_serial[41], old_sha256[65], old_ca[65], old_key_secret_id[160];
+	char old_issuer_dn[512];
+	int64_t old_not_after;
+	char *old_chain_pem; /* malloc'd */
+};
+int store_order_context_get(store_t *st, const struct store_order *o,
+			    struct store_order_context *out, struct cd_err *err);
+void store_order_context_free(struct store_order_context *c);
+
+/* Records a certificate certdesk issued for an order and makes it current.
+ * Idempotent on (certificate, sha256). */
+int store_issuance_add_issued(store_t *st, const char *certificate_id,
+			      const struct store_issuance *is, int64_t now, int64_t *issuance_id,
+			      struct cd_err *err);
+/* An issuance by id (chain_pem malloc'd: free with store_issuance_row_free). */
+struct store_issuance_row {
+	int64_t issuance_id;
+	char certificate_id[65], source[16], ca[65];
+	char issuer_dn[512], serial[41], sha256[65], sans[1024], key_type[24];
+	char key_secret_id[160];
+	int64_t not_before, not_after, order_id;
+	char *chain_pem;
+};
+int store_issuance_get(store_t *st, int64_t issuance_id, struct store_issuance_row *out,
+		       struct cd_err *err);
+void store_issuance_row_free(struct store_issuance_row *r);
+/* Sets what a server has installed for each name of a leaf. */
+int store_installed_set(store_t *st, const char *server, const char *const *names, size_t n,
+			const struct store_installed *what, int64_t now, struct cd_err *err);
+
+/* Operator actions on an order no worker holds right now (-CD_EBUSY when
+ * one does): make a waiting order due now with its retries reset, or cancel
+ * it (only before finalize: -CD_ESTATE otherwise). Each is an event. */
+int store_order_kick(store_t *st, int64_t order_id, const char *actor, int64_t now,
+		     struct cd_err *err);
+int store_order_cancel(store_t *st, int64_t order_id, const char *actor, int64_t now,
+		       struct cd_err *err);
+/* Orders for operators, newest first; state NULL = every state. */
+int store_orders_each(store_t *st, const char *state, bool revocation_pending_only, int limit,
+		      int (*fn)(const struct store_order *o, void *arg), void *arg,
+		      struct cd_err *err);
+int store_orders_count_open(store_t *st, int64_t *open, struct cd_err *err);
+
+/* --- install: one hosting server's row (src/store/servers.c) ------------- */
+struct store_server_row {
+	char server[65], ipv4[46], ipv6[46], state[16], driver[17];
+	int http_port, https_port;
+};
+/* -CD_ENOTFOUND when the inventory has no such server. */
+int store_server_get(store_t *st, const char *server, struct store_server_row *out,
+		     struct cd_err *err);
+
 #endif

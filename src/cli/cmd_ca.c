@@ -1,0 +1,667 @@
+/*
+ * cmd_ca.c - `certdesk ca`: the configured ACME CAs for operators and for
+ * debugging: list them, register the account, issue a certificate with
+ * http-01 served by certdesk itself (standalone), and revoke a certificate.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdatomic.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "acme/acme.h"
+#include "cli/cli.h"
+#include "util/fileio.h"
+#include "util/log.h"
+#include "util/secretbox.h"
+
+#define MAX_TOKENS 4096
+
+/* --- the store URL the client opens itself (same rule as cli_store) ------ */
+
+static int store_url(struct cli *c, char *out, size_t outsz, struct cd_err *err)
+{
+	const char *url = cd_config_get(c->cfg, "store", "url");
+	char joined[4096];
+	int rc;
+
+	if (strncmp(url, "sqlite:", 7) == 0 && url[7] && url[7] != '/') {
+		if ((rc =
+			 cd_path_join(cd_config_dir(c->cfg), url + 7, joined, sizeof(joined), err)))
+			return rc;
+		snprintf(out, outsz, "sqlite:%s", joined);
+	} else {
+		snprintf(out, outsz, "%s", url);
+	}
+	return 0;
+}
+
+static int open_client(struct cli *c, const char *ca, acme_client_t **out, struct cd_err *err)
+{
+	char name[64], url[4200];
+	struct acme_client_options opt = { 0 };
+	int rc;
+
+	if (!ca) {
+		if ((rc = acme_active_ca(c->cfg, name, sizeof(name), err)))
+			return rc;
+		ca = name;
+	}
+	if ((rc = cli_store(c, true, err)) || (rc = cli_secretbox(c, err)) ||
+	    (rc = store_url(c, url, sizeof(url), err)))
+		return rc;
+	opt.store_url = url;
+	opt.box = c->box;
+	opt.actor = c->actor;
+	return acme_client_new(c->cfg, ca, &opt, out, err);
+}
+
+/* --- ca list ------------------------------------------------------------- */
+
+struct list_arg {
+	struct cli *c;
+	char active[64];
+	int n;
+};
+
+static void list_one(const char *name, void *arg)
+{
+	struct list_arg *a = arg;
+	struct acme_ca_config ca;
+	struct store_ca_account acc;
+	struct cd_err err = { 0 };
+
+	a->n++;
+	if (acme_ca_config_load(a->c->cfg, name, &ca, &err) != 0) {
+		printf("%-12s (config error: %s)\n", name, err.msg);
+		return;
+	}
+	if (store_ca_account_get(a->c->st, name, &acc, &err) != 0)
+		snprintf(acc.account_url, sizeof(acc.account_url), "(no account yet)");
+	printf("%-12s %s%s\n  directory %s\n  account   %s\n  key %s, validity %s%s%s%s\n", name,
+	       strcmp(name, a->active) == 0 ? "active" : "known", ca.eab_kid[0] ? ", EAB" : "",
+	       ca.directory, acc.account_url, acme_key_type_name(ca.key_type),
+	       ca.validity_request ? "request" : "ca_decides",
+	       ca.preferred_chain[0] ? ", preferred chain \"" : "", ca.preferred_chain,
+	       ca.preferred_chain[0] ? "\"" : "");
+}
+
+static int ca_list(struct cli *c)
+{
+	struct list_arg a = { .c = c };
+	struct cd_err err = { 0 };
+	int rc;
+
+	if ((rc = cli_store(c, true, &err)))
+		return cli_fail(&err);
+	if (acme_active_ca(c->cfg, a.active, sizeof(a.active), &err) != 0)
+		a.active[0] = '\0';
+	cd_config_each_named(c->cfg, "ca", list_one, &a);
+	if (a.n == 0)
+		printf("no CA configured (add a [ca NAME] section with a directory URL)\n");
+	return 0;
+}
+
+/* --- ca register --------------------------------------------------------- */
+
+static int ca_register(struct cli *c, const char *ca, const char *kid, const char *hmac)
+{
+	struct cd_err err = { 0 };
+	acme_client_t *cl = NULL;
+	char url[ACME_URL_MAX];
+	bool created = false;
+	int rc;
+
+	if ((rc = open_client(c, ca, &cl, &err)) ||
+	    (rc = acme_account_register(cl, kid, hmac, &created, &err)) ||
+	    (rc = acme_account_url(cl, url, sizeof(url), &err))) {
+		acme_client_free(cl);
+		return cli_fail(&err);
+	}
+	printf("CA %s: account %s (%s)\n", acme_client_ca(cl)->name, url,
+	       created ? "registered" : "already registered");
+	acme_client_free(cl);
+	return 0;
+}
+
+/* --- the standalone http-01 server ----------------------------------------- */
+
+struct token {
+	char token[ACME_TOKEN_MAX];
+	char ka[ACME_TOKEN_MAX + 64];
+};
+
+struct http01 {
+	int fd;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	struct token *tokens;
+	size_t n;
+	atomic_int stop; /* set by the main thread, read by the server thread */
+};
+
+static int http01_place(void *arg, const char *name, const char *token, const char *ka, bool remove,
+			struct cd_err *err)
+{
+	struct http01 *h = arg;
+	int rc = 0;
+
+	(void)name;
+	pthread_mutex_lock(&h->lock);
+	if (remove) {
+		for (size_t i = 0; i < h->n; i++)
+			if (strcmp(h->tokens[i].token, token) == 0) {
+				h->tokens[i] = h->tokens[--h->n];
+				break;
+			}
+	} else if (h->n >= MAX_TOKENS) {
+		rc = cd_err_set(err, CD_ELIMIT, false, "too many pending http-01 tokens");
+	} else {
+		snprintf(h->tokens[h->n].token, sizeof(h->tokens[0].token), "%s", token);
+		snprintf(h->tokens[h->n].ka, sizeof(h->tokens[0].ka), "%s", ka);
+		h->n++;
+	}
+	pthread_mutex_unlock(&h->lock);
+	return rc;
+}
+
+static void http01_serve_one(struct http01 *h, int fd)
+{
+	static const char prefix[] = "GET /.well-known/acme-challenge/";
+	char req[4096], body[ACME_TOKEN_MAX + 64], out[512 + sizeof(body)];
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	size_t n = 0;
+	bool found = false;
+	int len;
+
+	/* read up to the end of the request line; 5 s at most */
+	while (n < sizeof(req) - 1 && !memchr(req, '\n', n) && poll(&p, 1, 5000) == 1) {
+		ssize_t r = read(fd, req + n, sizeof(req) - 1 - n);
+
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	req[n] = '\0';
+	if (strncmp(req, prefix, sizeof(prefix) - 1) == 0) {
+		char *tok = req + sizeof(prefix) - 1, *sp = strchr(tok, ' ');
+
+		if (sp) {
+			*sp = '\0';
+			pthread_mutex_lock(&h->lock);
+			for (size_t i = 0; i < h->n; i++)
+				if (strcmp(h->tokens[i].token, tok) == 0) {
+					snprintf(body, sizeof(body), "%s", h->tokens[i].ka);
+					found = true;
+				}
+			pthread_mutex_unlock(&h->lock);
+		}
+	}
+	if (found)
+		len = snprintf(out, sizeof(out),
+			       "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+			       "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+			       strlen(body), body);
+	else
+		len = snprintf(
+		    out, sizeof(out),
+		    "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+	if (write(fd, out, (size_t)len) < 0)
+		cd_debug("http-01: write failed");
+}
+
+static void *http01_loop(void *arg)
+{
+	struct http01 *h = arg;
+
+	while (!atomic_load(&h->stop)) {
+		struct pollfd p = { .fd = h->fd, .events = POLLIN };
+		int fd;
+
+		if (poll(&p, 1, 200) != 1)
+			continue;
+		fd = accept(h->fd, NULL, NULL);
+		if (fd < 0)
+			continue;
+		http01_serve_one(h, fd);
+		close(fd);
+	}
+	return NULL;
+}
+
+static int http01_start(struct http01 *h, const char *listen_at, struct cd_err *err)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	char host[64];
+	const char *colon = strrchr(listen_at, ':');
+	long port;
+	int one = 1;
+
+	memset(h, 0, sizeof(*h));
+	h->fd = -1;
+	if (colon) {
+		snprintf(host, sizeof(host), "%.*s", (int)(colon - listen_at), listen_at);
+		port = strtol(colon + 1, NULL, 10);
+	} else {
+		snprintf(host, sizeof(host), "%s", listen_at);
+		port = 80;
+	}
+	if (port <= 0 || port > 65535 ||
+	    inet_pton(AF_INET, host[0] ? host : "0.0.0.0", &sa.sin_addr) != 1)
+		return cd_err_set(err, CD_EINVAL, false, "--http-listen '%s' is not ADDR:PORT",
+				  listen_at);
+	sa.sin_port = htons((uint16_t)port);
+	if (!(h->tokens = calloc(MAX_TOKENS, sizeof(*h->tokens))))
+		return cd_err_set(err, CD_ENOMEM, false, "out of memory");
+	h->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (h->fd < 0 || setsockopt(h->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    bind(h->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(h->fd, 128) != 0) {
+		int e = errno;
+
+		if (h->fd >= 0)
+			close(h->fd);
+		free(h->tokens);
+		return cd_err_set(err, CD_EIO, false, "cannot listen on %s for http-01: %s",
+				  listen_at, strerror(e));
+	}
+	pthread_mutex_init(&h->lock, NULL);
+	if (pthread_create(&h->thread, NULL, http01_loop, h) != 0) {
+		close(h->fd);
+		free(h->tokens);
+		return cd_err_set(err, CD_EINTERNAL, false, "cannot start the http-01 thread");
+	}
+	return 0;
+}
+
+static void http01_stop(struct http01 *h)
+{
+	if (h->fd < 0)
+		return;
+	atomic_store(&h->stop, 1);
+	pthread_join(h->thread, NULL);
+	close(h->fd);
+	pthread_mutex_destroy(&h->lock);
+	free(h->tokens);
+}
+
+/* --- ca issue ------------------------------------------------------------ */
+
+struct job {
+	const char *const *names;
+	size_t n_names;
+};
+
+struct issue_ctx {
+	acme_client_t *cl;
+	struct http01 *h;
+	const char *out_dir;
+	int64_t not_after;
+	struct job *jobs;
+	size_t n_jobs, next;
+	pthread_mutex_t lock;
+	int failed;
+};
+
+static int write_outputs(const char *dir, const char *name, EVP_PKEY *key, const char *pem,
+			 struct cd_err *err)
+{
+	char d[4096], p[4200];
+	BIO *b = NULL;
+	FILE *f;
+	int rc = 0;
+
+	snprintf(d, sizeof(d), "%s/%s", dir, name);
+	if (mkdir(d, 0700) != 0 && errno != EEXIST)
+		return cd_err_set(err, CD_EIO, false, "%s: %s", d, strerror(errno));
+	snprintf(p, sizeof(p), "%s/fullchain.pem", d);
+	if (!(f = fopen(p, "w")) || fputs(pem, f) < 0 || fclose(f) != 0)
+		return cd_err_set(err, CD_EIO, false, "%s: cannot write", p);
+	snprintf(p, sizeof(p), "%s/privkey.pem", d);
+	if (!(b = BIO_new_file(p, "w")) ||
+	    !PEM_write_bio_PrivateKey(b, key, NULL, NULL, 0, NULL, NULL))
+		rc = cd_err_set(err, CD_EIO, false, "%s: cannot write", p);
+	BIO_free(b);
+	chmod(p, 0600);
+	return rc;
+}
+
+static void *issue_worker(void *arg)
+{
+	struct issue_ctx *x = arg;
+
+	for (;;) {
+		struct cd_err err = { 0 };
+		struct acme_issue_request req = { 0 };
+		char *pem = NULL, url[ACME_URL_MAX] = "";
+		EVP_PKEY *key = NULL;
+		struct job *j;
+		int rc;
+
+		pthread_mutex_lock(&x->lock);
+		j = x->next < x->n_jobs ? &x->jobs[x->next++] : NULL;
+		pthread_mutex_unlock(&x->lock);
+		if (!j)
+			return NULL;
+		rc = acme_key_generate(acme_client_ca(x->cl)->key_type, &key, &err);
+		if (rc == 0) {
+			req.names = j->names;
+			req.n_names = j->n_names;
+			req.key = key;
+			req.not_after = x->not_after;
+			req.http01 = x->h ? http01_place : NULL;
+			req.http01_arg = x->h;
+			rc = acme_issue(x->cl, &req, &pem, url, sizeof(url), &err);
+		}
+		if (rc == 0)
+			rc = write_outputs(x->out_dir, j->names[0], key, pem, &err);
+		if (rc == 0) {
+			printf("issued %s (%zu name%s): %s/%s/fullchain.pem\n", j->names[0],
+			       j->n_names, j->n_names == 1 ? "" : "s", x->out_dir, j->names[0]);
+		} else {
+			fprintf(stderr, "certdesk: %s: %s\n", j->names[0], err.msg);
+			pthread_mutex_lock(&x->lock);
+			x->failed++;
+			pthread_mutex_unlock(&x->lock);
+		}
+		fflush(stdout);
+		free(pem);
+		EVP_PKEY_free(key);
+	}
+}
+
+static int read_names_file(const char *path, char ***names, size_t *n, struct cd_err *err)
+{
+	FILE *f = fopen(path, "r");
+	char line[512];
+	size_t cap = 0;
+
+	if (!f)
+		return cd_err_set(err, CD_EINVAL, false, "%s: cannot open", path);
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, " \t\r\n")] = '\0';
+		if (!line[0] || line[0] == '#')
+			continue;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 64;
+			char **nn = realloc(*names, cap * sizeof(**names));
+			if (!nn) {
+				fclose(f);
+				return cd_err_set(err, CD_ENOMEM, false, "out of memory");
+			}
+			*names = nn;
+		}
+		if (!((*names)[(*n)++] = strdup(line))) {
+			fclose(f);
+			return cd_err_set(err, CD_ENOMEM, false, "out of memory");
+		}
+	}
+	fclose(f);
+	return 0;
+}
+
+static int ca_issue(struct cli *c, const char *ca, char **names, size_t n_names, const char *out,
+		    const char *listen_at, bool each, long jobs, long valid_days)
+{
+	struct cd_err err = { 0 };
+	struct issue_ctx x = { 0 };
+	struct http01 h;
+	pthread_t *th = NULL;
+	bool serving = false;
+	int rc;
+
+	if (mkdir(out, 0700) != 0 && errno != EEXIST) {
+		cd_err_set(&err, CD_EIO, false, "%s: %s", out, strerror(errno));
+		return cli_fail(&err);
+	}
+	if ((rc = open_client(c, ca, &x.cl, &err)) || (rc = acme_account_ensure(x.cl, &err)))
+		goto out;
+	if (listen_at) {
+		if ((rc = http01_start(&h, listen_at, &err)))
+			goto out;
+		serving = true;
+		x.h = &h;
+	}
+	x.out_dir = out;
+	x.not_after = valid_days > 0 ? c->now + valid_days * 86400 : 0;
+	x.n_jobs = each ? n_names : 1;
+	if (!(x.jobs = calloc(x.n_jobs, sizeof(*x.jobs))) ||
+	    !(th = calloc((size_t)jobs, sizeof(*th)))) {
+		rc = cd_err_set(&err, CD_ENOMEM, false, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < x.n_jobs; i++) {
+		x.jobs[i].names = (const char *const *)(each ? names + i : names);
+		x.jobs[i].n_names = each ? 1 : n_names;
+	}
+	pthread_mutex_init(&x.lock, NULL);
+	for (long i = 0; i < jobs; i++)
+		pthread_create(&th[i], NULL, issue_worker, &x);
+	for (long i = 0; i < jobs; i++)
+		pthread_join(th[i], NULL);
+	pthread_mutex_destroy(&x.lock);
+	rc = 0;
+out:
+	if (serving)
+		http01_stop(&h);
+	free(th);
+	free(x.jobs);
+	acme_client_free(x.cl);
+	if (rc)
+		return cli_fail(&err);
+	if (x.failed) {
+		fprintf(stderr, "certdesk: %d of %zu issuance%s failed\n", x.failed, x.n_jobs,
+			x.n_jobs == 1 ? "" : "s");
+		return 1;
+	}
+	return 0;
+}
+
+/* --- ca revoke ----------------------------------------------------------- */
+
+static int ca_revoke(struct cli *c, const char *ca, const char *cert_file, const char *key_file,
+		     const char *reason_s)
+{
+	struct cd_err err = { 0 };
+	acme_client_t *cl = NULL;
+	EVP_PKEY *key = NULL;
+	X509 *x = NULL;
+	unsigned char *der = NULL;
+	int len, reason = 0, rc;
+	BIO *b;
+
+	if ((rc = acme_revoke_reason_parse(reason_s, &reason, &err)))
+		return cli_fail(&err);
+	b = BIO_new_file(cert_file, "r");
+	x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+	BIO_free(b);
+	if (!x) {
+		cd_err_set(&err, CD_EINVAL, false, "%s: no PEM certificate in it", cert_file);
+		return cli_fail(&err);
+	}
+	if (key_file) {
+		b = BIO_new_file(key_file, "r");
+		key = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
+		BIO_free(b);
+		if (!key || X509_check_private_key(x, key) != 1) {
+			rc = cd_err_set(&err, CD_EINVAL, false,
+					"%s: not the private key of the certificate", key_file);
+			goto out;
+		}
+	}
+	if ((len = i2d_X509(x, &der)) <= 0) {
+		rc = cd_err_set(&err, CD_EINVAL, false, "%s: cannot encode", cert_file);
+		goto out;
+	}
+	if ((rc = open_client(c, ca, &cl, &err)) ||
+	    (rc = acme_revoke(cl, der, (size_t)len, reason, key, &err)))
+		goto out;
+	printf("revoked %s at CA %s (reason %s, signed by %s)\n", cert_file,
+	       acme_client_ca(cl)->name, reason_s, key ? "the certificate's key" : "the account");
+out:
+	OPENSSL_free(der);
+	X509_free(x);
+	EVP_PKEY_free(key);
+	acme_client_free(cl);
+	return rc ? cli_fail(&err) : 0;
+}
+
+/* --- the command --------------------------------------------------------- */
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: certdesk ca list\n"
+		"       certdesk ca register [--ca NAME] [--eab-kid KID --eab-hmac-file FILE]\n"
+		"       certdesk ca issue [--ca NAME] --name A [--name B ...] [--names-file F]\n"
+		"                         --out DIR [--http-listen ADDR:PORT] [--each] [--jobs N]\n"
+		"                         [--valid-days N]\n"
+		"       certdesk ca revoke [--ca NAME] --cert FILE [--key FILE] [--reason R]\n\n"
+		"The ACME CAs of the config ([ca NAME]; [acme] active_ca is used when --ca is\n"
+		"not given). 'issue' serves http-01 itself on --http-listen (default port 80)\n"
+		"and writes DIR/<first name>/{fullchain.pem,privkey.pem}; --each issues one\n"
+		"certificate per name, --jobs N runs N issuances at once; --valid-days asks for\n"
+		"notAfter = now + N days when the CA's validity is 'request'. 'revoke' signs with\n"
+		"the certificate's own key when --key is given, else with the account; reasons:\n"
+		"unspecified, keyCompromise, superseded (default), cessationOfOperation, ...\n");
+}
+
+int cmd_ca(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "ca", required_argument, NULL, 'c' },
+		{ "eab-kid", required_argument, NULL, 'k' },
+		{ "eab-hmac-file", required_argument, NULL, 'm' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "names-file", required_argument, NULL, 'N' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "http-listen", required_argument, NULL, 'l' },
+		{ "each", no_argument, NULL, 'e' },
+		{ "jobs", required_argument, NULL, 'j' },
+		{ "cert", required_argument, NULL, 'C' },
+		{ "key", required_argument, NULL, 'K' },
+		{ "reason", required_argument, NULL, 'r' },
+		{ "valid-days", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *ca = NULL, *kid = NULL, *hmac = NULL, *out = NULL, *listen_at = NULL;
+	const char *cert = NULL, *key = NULL, *reason = "superseded", *sub;
+	char **names = NULL;
+	size_t n_names = 0;
+	bool each = false;
+	long jobs = 1, valid_days = 0;
+	int opt, rc;
+	struct cd_err err = { 0 };
+
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	sub = argv[1];
+	argc--;
+	argv++;
+	names = calloc((size_t)argc + 1, sizeof(*names));
+	if (!names)
+		return 1;
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			ca = optarg;
+			break;
+		case 'k':
+			kid = optarg;
+			break;
+		case 'm':
+			hmac = optarg;
+			break;
+		case 'n':
+			names[n_names++] = strdup(optarg);
+			break;
+		case 'N':
+			if ((rc = read_names_file(optarg, &names, &n_names, &err))) {
+				rc = cli_fail(&err);
+				goto out;
+			}
+			break;
+		case 'o':
+			out = optarg;
+			break;
+		case 'l':
+			listen_at = optarg;
+			break;
+		case 'e':
+			each = true;
+			break;
+		case 'j':
+			jobs = strtol(optarg, NULL, 10);
+			break;
+		case 'd':
+			valid_days = strtol(optarg, NULL, 10);
+			break;
+		case 'C':
+			cert = optarg;
+			break;
+		case 'K':
+			key = optarg;
+			break;
+		case 'r':
+			reason = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			rc = 0;
+			goto out;
+		default:
+			rc = cli_usage("ca", "unknown option");
+			goto out;
+		}
+	}
+	if (optind < argc) {
+		rc = cli_usage("ca", "unexpected argument '%s'", argv[optind]);
+		goto out;
+	}
+	if (strcmp(sub, "list") == 0) {
+		rc = ca_list(c);
+	} else if (strcmp(sub, "register") == 0) {
+		if (!kid != !hmac)
+			rc = cli_usage("ca", "--eab-kid and --eab-hmac-file go together");
+		else
+			rc = ca_register(c, ca, kid, hmac);
+	} else if (strcmp(sub, "issue") == 0) {
+		if (!n_names || !out)
+			rc = cli_usage("ca", "issue needs --name (or --names-file) and --out");
+		else if (n_names > ACME_MAX_NAMES && !each)
+			rc = cli_usage("ca", "at most %d names per certificate", ACME_MAX_NAMES);
+		else if (valid_days < 0 || valid_days > 3650)
+			rc = cli_usage("ca", "--valid-days must be 1..3650");
+		else if (jobs < 1 || jobs > 256)
+			rc = cli_usage("ca", "--jobs must be 1..256");
+		else
+			rc = ca_issue(c, ca, names, n_names, out, listen_at ? listen_at : ":80",
+				      each, jobs, valid_days);
+	} else if (strcmp(sub, "revoke") == 0) {
+		if (!cert)
+			rc = cli_usage("ca", "revoke needs --cert FILE");
+		else
+			rc = ca_revoke(c, ca, cert, key, reason);
+	} else {
+		rc =
+		    cli_usage("ca", "unknown subcommand '%s' (list, register, issue, revoke)", sub);
+	}
+out:
+	for (size_t i = 0; i < n_names; i++)
+		free(names[i]);
+	free(names);
+	return rc;
+}

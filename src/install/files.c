@@ -1,0 +1,401 @@
+/*
+ * files.c - the files certdesk owns on a hosting server: a site's
+ * fullchain.pem, privkey.pem (0600) and generated ssl.conf, their timestamped
+ * backups with retention, the restore of a backup, and the live marker.
+ * Every write is durable (temporary name, fsync, rename, directory fsync).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "install/install_priv.h"
+#include "util/fileio.h"
+
+#define PEM_MAX (1024 * 1024)
+
+bool install_fqdn_ok(const char *fqdn)
+{
+	size_t n = strlen(fqdn);
+
+	if (n == 0 || n > 253 || fqdn[0] == '.' || fqdn[0] == '-')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = fqdn[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.'))
+			return false;
+		if (c == '.' && (fqdn[i + 1] == '.' || fqdn[i + 1] == '\0'))
+			return false;
+	}
+	return true;
+}
+
+static int site_path(const struct install_settings *s, const char *fqdn, const char *file,
+		     char *out, size_t outsz, struct cd_err *err)
+{
+	int n = snprintf(out, outsz, "%s/%s%s%s", s->root, fqdn, file ? "/" : "", file ? file : "");
+
+	if (n < 0 || (size_t)n >= outsz)
+		return cd_err_set(err, CD_ELIMIT, false, "%s: path too long for %s", s->name, fqdn);
+	return 0;
+}
+
+/* A site's backups live outside its directory, in ROOT/.certdesk-backup/FQDN:
+ * a hidden directory that nginx include globs and `certdesk import installed`
+ * (which skips dot names) never mistake for installed certificates. */
+static int backup_base(const struct install_settings *s, const char *fqdn, char *out, size_t outsz,
+		       struct cd_err *err)
+{
+	int n = snprintf(out, outsz, "%s/.certdesk-backup/%s", s->root, fqdn);
+
+	if (n < 0 || (size_t)n >= outsz)
+		return cd_err_set(err, CD_ELIMIT, false, "%s: path too long for %s", s->name, fqdn);
+	return 0;
+}
+
+/* One directory; a directory made here gets exactly mode (not the umask's). */
+static int make_dir(const char *dir, mode_t mode, struct cd_err *err)
+{
+	if (mkdir(dir, mode) == 0)
+		return chmod(dir, mode) == 0
+			   ? 0
+			   : cd_err_set(err, CD_EIO, true, "%s: chmod: %s", dir, strerror(errno));
+	if (errno != EEXIST)
+		return cd_err_set(err, CD_EIO, true, "%s: mkdir: %s", dir, strerror(errno));
+	return 0;
+}
+
+int install_mkdir_p(const char *dir, mode_t mode, struct cd_err *err)
+{
+	char tmp[PATH_MAX];
+	size_t n = strlen(dir);
+	int rc;
+
+	if (n >= sizeof(tmp))
+		return cd_err_set(err, CD_ELIMIT, false, "path too long: %.80s", dir);
+	memcpy(tmp, dir, n + 1);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if ((rc = make_dir(tmp, mode, err)))
+			return rc;
+		*p = '/';
+	}
+	return make_dir(tmp, mode, err);
+}
+
+static void sha256_hex(const void *data, size_t len, char out[65])
+{
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+
+	EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
+	for (unsigned i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+/* Compares a file's content with data; 1 same, 0 differs or missing. */
+static int file_equals(const char *path, const void *data, size_t len, struct cd_err *err)
+{
+	char *buf = NULL;
+	size_t n = 0;
+	int rc = cd_file_read(path, PEM_MAX, &buf, &n, err);
+
+	if (rc == -CD_ENOTFOUND) {
+		cd_err_clear(err);
+		return 0;
+	}
+	if (rc)
+		return rc;
+	rc = n == len && CRYPTO_memcmp(buf, data, len) == 0;
+	OPENSSL_cleanse(buf, n);
+	free(buf);
+	return rc;
+}
+
+int install_files_same(const struct install_settings *s, const struct install_site *site,
+		       bool *live, struct cd_err *err)
+{
+	char path[PATH_MAX], hex[65];
+	int rc;
+
+	*live = false;
+	if ((rc = site_path(s, site->fqdn, "fullchain.pem", path, sizeof(path), err)))
+		return rc;
+	if ((rc = file_equals(path, site->fullchain_pem, site->fullchain_len, err)) != 1)
+		return rc;
+	if ((rc = site_path(s, site->fqdn, "privkey.pem", path, sizeof(path), err)))
+		return rc;
+	if ((rc = file_equals(path, site->key_pem, site->key_len, err)) != 1)
+		return rc;
+	if ((rc = site_path(s, site->fqdn, ".certdesk-live", path, sizeof(path), err)))
+		return rc;
+	sha256_hex(site->fullchain_pem, site->fullchain_len, hex);
+	if ((rc = file_equals(path, hex, 64, err)) < 0)
+		return rc;
+	*live = rc == 1;
+	return 1;
+}
+
+static int copy_file(const char *from, const char *to, mode_t mode, struct cd_err *err)
+{
+	char *buf = NULL;
+	size_t n = 0;
+	int rc = cd_file_read(from, PEM_MAX, &buf, &n, err);
+
+	if (rc)
+		return rc;
+	rc = cd_file_write_durable(to, buf, n, mode, err);
+	OPENSSL_cleanse(buf, n);
+	free(buf);
+	return rc;
+}
+
+static int write_include(const struct install_settings *s, const char *fqdn, struct cd_err *err)
+{
+	char path[PATH_MAX], text[3 * PATH_MAX + 200];
+	int n;
+
+	if (site_path(s, fqdn, "ssl.conf", path, sizeof(path), err))
+		return -CD_ELIMIT;
+	n = snprintf(text, sizeof(text),
+		     "# generated by certdesk for %s: do not edit (certdesk rewrites it)\n"
+		     "ssl_certificate \"%s/%s/fullchain.pem\";\n"
+		     "ssl_certificate_key \"%s/%s/privkey.pem\";\n",
+		     fqdn, s->root, fqdn, s->root, fqdn);
+	if (n < 0 || (size_t)n >= sizeof(text))
+		return cd_err_set(err, CD_ELIMIT, false, "%s: include too long", fqdn);
+	return cd_file_write_durable(path, text, (size_t)n, 0644, err);
+}
+
+static int make_backup(const struct install_settings *s, const char *fqdn, char *out, size_t outsz,
+		       struct cd_err *err)
+{
+	char base[PATH_MAX], dir[PATH_MAX], from[PATH_MAX], to[PATH_MAX], stamp[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	int rc;
+
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+	if ((rc = backup_base(s, fqdn, base, sizeof(base), err)))
+		return rc;
+	if ((rc = install_mkdir_p(base, 0700, err)))
+		return rc;
+	for (int i = 0;; i++) {
+		int n = i ? snprintf(dir, sizeof(dir), "%s/%s.%d", base, stamp, i)
+			  : snprintf(dir, sizeof(dir), "%s/%s", base, stamp);
+
+		if (n < 0 || (size_t)n >= sizeof(dir) - 32)
+			return cd_err_set(err, CD_ELIMIT, false, "%s: backup path too long", fqdn);
+		if (mkdir(dir, 0700) == 0)
+			break;
+		if (errno != EEXIST || i > 1000)
+			return cd_err_set(err, CD_EIO, true, "%s: mkdir: %s", dir, strerror(errno));
+	}
+	site_path(s, fqdn, "fullchain.pem", from, sizeof(from), err);
+	if ((size_t)snprintf(to, sizeof(to), "%s/fullchain.pem", dir) >= sizeof(to))
+		return cd_err_set(err, CD_ELIMIT, false, "%s: backup path too long", fqdn);
+	if ((rc = copy_file(from, to, 0644, err)))
+		return rc;
+	site_path(s, fqdn, "privkey.pem", from, sizeof(from), err);
+	if ((size_t)snprintf(to, sizeof(to), "%s/privkey.pem", dir) >= sizeof(to))
+		return cd_err_set(err, CD_ELIMIT, false, "%s: backup path too long", fqdn);
+	if ((rc = copy_file(from, to, 0600, err)))
+		return rc;
+	if ((rc = cd_fsync_dir(base, err)))
+		return rc;
+	snprintf(out, outsz, "%s", dir);
+	return 0;
+}
+
+int install_files_write(const struct install_settings *s, const struct install_site *site,
+			struct install_prior *prior, struct cd_err *err)
+{
+	char dir[PATH_MAX], chain[PATH_MAX], key[PATH_MAX];
+	struct stat st;
+	int rc;
+
+	memset(prior, 0, sizeof(*prior));
+	if ((rc = site_path(s, site->fqdn, NULL, dir, sizeof(dir), err)) ||
+	    (rc = site_path(s, site->fqdn, "fullchain.pem", chain, sizeof(chain), err)) ||
+	    (rc = site_path(s, site->fqdn, "privkey.pem", key, sizeof(key), err)))
+		return rc;
+	if ((rc = install_mkdir_p(dir, 0755, err)))
+		return rc;
+	prior->had_files = stat(chain, &st) == 0 && stat(key, &st) == 0;
+	if (prior->had_files &&
+	    (rc = make_backup(s, site->fqdn, prior->backup, sizeof(prior->backup), err)))
+		return rc;
+	/* the key first: a fullchain never points at a key that is not there yet */
+	if ((rc = cd_file_write_durable(key, site->key_pem, site->key_len, 0600, err)))
+		return rc;
+	prior->wrote = true;
+	if ((rc =
+		 cd_file_write_durable(chain, site->fullchain_pem, site->fullchain_len, 0644, err)))
+		return rc;
+	if ((rc = write_include(s, site->fqdn, err)))
+		return rc;
+	return cd_fsync_dir(s->root, err);
+}
+
+static void unlink_marker(const struct install_settings *s, const char *fqdn)
+{
+	char path[PATH_MAX];
+
+	if (site_path(s, fqdn, ".certdesk-live", path, sizeof(path), NULL) == 0)
+		unlink(path);
+}
+
+int install_files_restore(const struct install_settings *s, const char *fqdn, const char *backup,
+			  struct cd_err *err)
+{
+	char from[PATH_MAX], to[PATH_MAX], dir[PATH_MAX];
+	int rc;
+
+	unlink_marker(s, fqdn);
+	if ((rc = site_path(s, fqdn, NULL, dir, sizeof(dir), err)))
+		return rc;
+	if (!backup || !*backup) {
+		/* nothing was installed before: take ours away */
+		static const char *const files[] = { "fullchain.pem", "privkey.pem", "ssl.conf" };
+
+		for (size_t i = 0; i < 3; i++) {
+			site_path(s, fqdn, files[i], to, sizeof(to), NULL);
+			if (unlink(to) != 0 && errno != ENOENT)
+				return cd_err_set(err, CD_EIO, true, "%s: unlink: %s", to,
+						  strerror(errno));
+		}
+		return cd_fsync_dir(dir, err);
+	}
+	if ((size_t)snprintf(from, sizeof(from), "%s/privkey.pem", backup) >= sizeof(from))
+		return cd_err_set(err, CD_ELIMIT, false, "%s: backup path too long", fqdn);
+	site_path(s, fqdn, "privkey.pem", to, sizeof(to), NULL);
+	if ((rc = copy_file(from, to, 0600, err)))
+		return rc;
+	if ((size_t)snprintf(from, sizeof(from), "%s/fullchain.pem", backup) >= sizeof(from))
+		return cd_err_set(err, CD_ELIMIT, false, "%s: backup path too long", fqdn);
+	site_path(s, fqdn, "fullchain.pem", to, sizeof(to), NULL);
+	if ((rc = copy_file(from, to, 0644, err)))
+		return rc;
+	return write_include(s, fqdn, err);
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The backup directory names of a site, sorted oldest first. */
+static int list_backups(const struct install_settings *s, const char *fqdn, char ***names,
+			size_t *n, struct cd_err *err)
+{
+	char base[PATH_MAX];
+	struct dirent *de;
+	size_t cap = 0;
+	DIR *d;
+
+	*names = NULL;
+	*n = 0;
+	if (backup_base(s, fqdn, base, sizeof(base), err))
+		return -CD_ELIMIT;
+	d = opendir(base);
+	if (!d)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		if (*n == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			char **nn = realloc(*names, ncap * sizeof(*nn));
+
+			if (!nn)
+				break;
+			*names = nn;
+			cap = ncap;
+		}
+		if (!((*names)[*n] = strdup(de->d_name)))
+			break;
+		(*n)++;
+	}
+	closedir(d);
+	if (*n)
+		qsort(*names, *n, sizeof(**names), cmp_names);
+	return 0;
+}
+
+static void free_names(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+int install_files_newest_backup(const struct install_settings *s, const char *fqdn, char *out,
+				size_t outsz, struct cd_err *err)
+{
+	char **names;
+	size_t n;
+	int rc = list_backups(s, fqdn, &names, &n, err);
+
+	out[0] = '\0';
+	if (rc)
+		return rc;
+	if (n > 0) {
+		char base[PATH_MAX];
+
+		backup_base(s, fqdn, base, sizeof(base), NULL);
+		if ((size_t)snprintf(out, outsz, "%s/%s", base, names[n - 1]) >= outsz)
+			rc = cd_err_set(err, CD_ELIMIT, false, "%s: backup path too long", fqdn);
+	}
+	free_names(names, n);
+	return rc;
+}
+
+void install_files_prune(const struct install_settings *s, const char *fqdn)
+{
+	char **names, base[PATH_MAX], path[PATH_MAX];
+	size_t n;
+
+	if (list_backups(s, fqdn, &names, &n, NULL) != 0)
+		return;
+	backup_base(s, fqdn, base, sizeof(base), NULL);
+	for (size_t i = 0; i + (size_t)s->backup_keep < n; i++) {
+		static const char *const files[] = { "fullchain.pem", "privkey.pem" };
+
+		for (size_t j = 0; j < 2; j++) {
+			if ((size_t)snprintf(path, sizeof(path), "%s/%s/%s", base, names[i],
+					     files[j]) < sizeof(path))
+				unlink(path);
+		}
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", base, names[i]) < sizeof(path))
+			rmdir(path);
+	}
+	free_names(names, n);
+}
+
+int install_files_mark_live(const struct install_settings *s, const char *fqdn, struct cd_err *err)
+{
+	char path[PATH_MAX], hex[65];
+	char *buf = NULL;
+	size_t n = 0;
+	int rc;
+
+	if ((rc = site_path(s, fqdn, "fullchain.pem", path, sizeof(path), err)))
+		return rc;
+	if ((rc = cd_file_read(path, PEM_MAX, &buf, &n, err)))
+		return rc;
+	sha256_hex(buf, n, hex);
+	free(buf);
+	site_path(s, fqdn, ".certdesk-live", path, sizeof(path), NULL);
+	return cd_file_write_durable(path, hex, 64, 0644, err);
+}

@@ -1,0 +1,169 @@
+/*
+ * web_priv.h - what the portal's files share (not for other stages): the
+ * server's settings, one request being answered, the HTML builder and the
+ * replies that carry the security headers.
+ */
+#ifndef CD_WEB_PRIV_H
+#define CD_WEB_PRIV_H
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "core/i18n.h"
+#include "store/store.h"
+#include "web/web.h"
+
+#ifdef WEB_HAVE_DCV
+#include "dcv/dcv.h"
+#endif
+
+/* argon2id at the portal's floor (issue 11): m = 19 MiB, t = 2, p = 1 (libsodium's
+ * p is 1); the same as the members import (src/cli/import_rows.c). */
+#define WEB_PW_OPSLIMIT 2
+#define WEB_PW_MEMLIMIT (19u * 1024u * 1024u)
+#define WEB_MAX_TRUSTED 16
+#define WEB_HASH_HEX	65 /* SHA-256 in hex + NUL */
+
+struct web_server {
+	const cd_config_t *cfg;
+	struct MHD_Daemon *daemon;
+	char address[80];
+	char store_url[4200];
+	long busy_timeout_ms;
+	pthread_key_t store_key; /* each server thread's own store connection */
+
+	/* [web] */
+	char base_url[256];
+	bool https;
+	char cookie_name[32];
+	char trusted[WEB_MAX_TRUSTED][64];
+	size_t n_trusted;
+	char sso_header[64];
+	long session_idle, session_absolute;
+	long throttle_free, throttle_delay, throttle_max_delay, throttle_window,
+	    throttle_global_max;
+	long max_body, max_fields, refresh_seconds;
+	/* [provider] */
+	const char *timezone, *provider_name, *support_url, *support_email;
+	long max_validity_days;
+
+	/* the hash an unknown member's login is checked against (same work) */
+	char dummy_hash[crypto_pwhash_STRBYTES];
+#ifdef WEB_HAVE_DCV
+	dcv_resolver_t *resolver;
+	char caa_identities[256];
+#endif
+
+	/* counters for /metrics (the tests read them) */
+	atomic_llong last_purge; /* when expired sessions were last deleted */
+	atomic_ulong requests, login_hashes, login_failures, login_throttled, orders_created,
+	    csrf_refused;
+};
+
+/* One request being answered. */
+struct req {
+	struct web_server *w;
+	struct MHD_Connection *conn;
+	const char *method, *url;
+	char client[64]; /* the client's address (X-Forwarded-For from a trusted proxy) */
+	bool from_trusted;
+	bool is_post;
+	char *body;
+	size_t body_len;
+	bool body_too_big;
+	int64_t now;
+	enum lang lang;
+	bool lang_chosen; /* by cookie: beats the member's locale */
+	store_t *st;
+
+	/* the session, when logged in */
+	bool authed;
+	char member_id[65];
+	char display_name[256];
+	char csrf[65];
+	char sid_hash[WEB_HASH_HEX];
+
+	/* Set-Cookie headers of the reply */
+	char cookies[3][320];
+	int n_cookies;
+};
+
+/* --- html.c: a growing buffer and a formatter that escapes by default ----- */
+struct html {
+	char *buf;
+	size_t len, cap;
+	bool oom;
+};
+/* Appends fmt with its arguments:
+ *   %s  a string, HTML-escaped (the default for every value)
+ *   %R  a string copied RAW: only for markup this program wrote itself
+ *   %U  a string percent-encoded for a URL component (then escaped)
+ *   %d  int   %I int64_t   %%  a percent sign */
+void h_fmt(struct html *h, const char *fmt, ...);
+void h_free(struct html *h);
+
+/* --- server.c: replies (every one carries the security headers) ---------- */
+enum MHD_Result web_reply_html(struct req *r, unsigned status, struct html *h);
+enum MHD_Result web_reply_json(struct req *r, unsigned status, json_t *j); /* steals j */
+enum MHD_Result web_reply_redirect(struct req *r, const char *path);	   /* 303 */
+/* An HTML (or for /api, JSON) error page in the request's language. */
+enum MHD_Result web_reply_error(struct req *r, unsigned status);
+/* 429 with Retry-After. */
+enum MHD_Result web_reply_throttled(struct req *r, long retry_after, struct html *h);
+const char *web_header(struct req *r, const char *name);
+const char *web_query(struct req *r, const char *name);
+/* The request's store connection (opened on first use); NULL after logging why. */
+store_t *web_store(struct req *r);
+void web_add_cookie(struct req *r, const char *name, const char *value, long max_age,
+		    bool http_only);
+
+/* Page chrome: the header (with the language switch and logout when logged
+ * in) and the footer. refresh > 0 adds a meta refresh. */
+void web_page_begin(struct req *r, struct html *h, const char *title, int refresh);
+void web_page_end(struct req *r, struct html *h);
+#define L(r, ja, en) ((r)->lang == LANG_EN ? (en) : (ja))
+
+/* --- session.c ------------------------------------------------------------ */
+/* Loads the session from the cookie; sets r->authed and the member. 0, or
+ * -2 for cookies refused (too many, too long), -1 when the store failed. */
+int web_session_load(struct req *r);
+/* A new session for the member (a new id; the old one, if any, is killed). */
+int web_session_begin(struct req *r, const char *member_id);
+void web_session_end(struct req *r);
+/* Whether the form's csrf field is this session's token (constant time). */
+bool web_csrf_ok(struct req *r, const struct web_form *f);
+void web_random_hex(char *out, size_t nbytes); /* out holds 2 * nbytes + 1 */
+void web_sha256_hex(const char *in, char out[WEB_HASH_HEX]);
+
+/* --- handlers --------------------------------------------------------------- */
+enum MHD_Result web_login_get(struct req *r);
+enum MHD_Result web_login_post(struct req *r);
+enum MHD_Result web_logout_post(struct req *r);
+enum MHD_Result web_lang_post(struct req *r);
+enum MHD_Result web_reissue_link(struct req *r);
+enum MHD_Result web_list_get(struct req *r);
+enum MHD_Result web_confirm_get(struct req *r, const char *cert_id);
+enum MHD_Result web_confirm_post(struct req *r, const char *cert_id);
+enum MHD_Result web_complete_get(struct req *r, int64_t order_id);
+enum MHD_Result web_order_get(struct req *r, int64_t order_id);
+enum MHD_Result web_api(struct req *r, const char *path);
+enum MHD_Result web_metrics_get(struct req *r);
+/* 1 when the live DNS preflight blocks a reissue (*fc and detail say why),
+ * 0 when it passes or cannot run here, -1 when it failed to run. */
+int web_preflight_blocks(struct req *r, const struct store_cert_view *v, enum failure_code *fc,
+			 char detail[512]);
+
+/* --- shared by the pages ------------------------------------------------------ */
+/* "YYYY-MM-DD" / "YYYY-MM-DD hh:mm" in the provider's zone ("-" for 0). */
+void web_local_date(struct req *r, int64_t t, char out[17]);
+void web_local_time(struct req *r, int64_t t, char out[17]);
+const char *web_product_label(const char *code, enum lang l);
+/* A certificate id or order id as it may appear in a URL. */
+bool web_id_ok(const char *id);
+bool web_order_id_parse(const char *s, int64_t *out);
+
+#endif

@@ -1,0 +1,77 @@
+/*
+ * worker_priv.h - what the pool and the steps share (private to src/worker).
+ */
+#ifndef CD_WORKER_PRIV_H
+#define CD_WORKER_PRIV_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "acme/acme.h"
+#include "dcv/dcv.h"
+#include "install/install.h"
+#include "notify/notify.h"
+#include "store/store.h"
+#include "verify/verify.h"
+#include "worker/worker.h"
+
+#define WORKER_MAX_CAS 16
+
+struct worker_ca {
+	char name[64];
+	acme_client_t *client; /* NULL until first used */
+};
+
+struct worker_pool {
+	const cd_config_t *cfg;
+	struct worker_options opt;
+	char node[64], boot[24], actor[96];
+	long lease_s, claim_interval_ms, backoff_base_ms, backoff_cap_ms, poll_ms;
+	long max_retries, max_attempts, attempt_timeout_s, revoke_delay_s, revoke_max_retries;
+	long provider_cap_days;
+	bool mail;
+	char active_ca[64];
+
+	dcv_resolver_t *resolver;
+	installer_t *installer;
+	struct notify_settings mail_settings;
+	struct verify_options vopt;
+	char verify_roots[4096];
+
+	pthread_mutex_t ca_lock; /* guards cas[] creation only, never a network call */
+	struct worker_ca cas[WORKER_MAX_CAS];
+	size_t n_cas;
+
+	pthread_t *threads;
+	struct worker_thread *thread_data;
+	int n_threads;
+	atomic_bool stop;
+	pthread_mutex_t sleep_lock;
+	pthread_cond_t sleep_cond;
+
+	atomic_uint_fast64_t steps, transitions, retries, takeovers, lease_lost;
+	atomic_uint_fast64_t mails_sent, mails_failed, store_failures;
+};
+
+struct worker_thread {
+	struct worker_pool *pool;
+	int index;
+	store_t *st;
+	char owner[160];
+	unsigned seed;
+};
+
+/* The CA client for a configured CA name (created on first use). */
+int worker_ca_client(struct worker_pool *p, const char *name, acme_client_t **out,
+		     struct cd_err *err);
+
+enum step_outcome {
+	STEP_AGAIN,  /* advanced and due now: run the next step at once */
+	STEP_PARKED, /* committed, the lease released: due later or terminal */
+	STEP_LOST,   /* the lease was lost, or the store failed */
+};
+
+/* Runs the step for the order's state and commits its result. */
+enum step_outcome worker_step(struct worker_thread *t, int64_t order_id);
+
+#endif
