@@ -11,6 +11,7 @@
 #include "cli/cli.h"
 #include "util/log.h"
 #include "web/web.h"
+#include "worker/worker.h"
 
 static const char SERVE_HELP[] =
     "usage: certdesk serve [--listen ADDR:PORT]\n\n"
@@ -18,24 +19,57 @@ static const char SERVE_HELP[] =
     "pages), the JSON API /api/v1 and /healthz on [web] listen (default\n"
     "127.0.0.1:8080), until SIGINT or SIGTERM. Behind the provider's TLS reverse\n"
     "proxy, set [web] base_url to the public https URL and [web] trusted_proxies\n"
-    "to the proxy's addresses. The store must be at the current schema.\n";
+    "to the proxy's addresses. The store must be at the current schema.\n\n"
+    "The reissue workers run in the same process (see 'certdesk worker --help');\n"
+    "[worker] in_serve = no leaves them to separate 'certdesk worker' processes.\n";
 
 /*
  * The worker pool of a single machine (DESIGN.md §6) starts here, after the
  * portal listens and before serve waits for a signal; stop_workers() runs
- * before the portal stops. The worker stage (src/worker) is not written yet:
- * until it is, orders wait in 'queued' for `certdesk worker` (or for it).
+ * before the portal stops. [worker] in_serve = no makes a portal-only node
+ * (the workers then run as `certdesk worker` elsewhere).
  */
+static worker_pool_t *pool;
+static char pool_url[4200];
+
+static void count_ca(const char *name, void *arg)
+{
+	(void)name;
+	(*(int *)arg)++;
+}
+
 static int start_workers(struct cli *c, struct cd_err *err)
 {
-	(void)c;
-	(void)err;
-	return 0;
+	struct worker_options wo = { 0 };
+	bool in_serve;
+	int n_ca = 0, rc = cd_config_get_bool(c->cfg, "worker", "in_serve", &in_serve, err);
+
+	if (rc || !in_serve)
+		return rc;
+	cd_config_each_named(c->cfg, "ca", count_ca, &n_ca);
+	if (n_ca == 0) {
+		cd_log(CD_LOG_WARN, "serve: no [ca NAME] in the config: orders stay queued until "
+				    "a CA is configured");
+		return 0;
+	}
+	rc = cli_secretbox(c, err);
+	if (!rc)
+		rc = cli_store_url(c, pool_url, sizeof(pool_url), err);
+	if (rc)
+		return rc;
+	wo.store_url = pool_url;
+	wo.box = c->box;
+	return worker_pool_start(c->cfg, &wo, &pool, err);
 }
 
 static void stop_workers(struct cli *c)
 {
 	(void)c;
+	if (!pool)
+		return;
+	worker_pool_request_stop(pool);
+	worker_pool_join(pool);
+	pool = NULL;
 }
 
 int cmd_serve(struct cli *c, int argc, char **argv)

@@ -33,11 +33,13 @@ static const struct command commands[] = {
 	{ "reissue", cmd_reissue, "queue a reissue of a certificate as an operator" },
 	{ "orders", cmd_orders, "list, show, retry and cancel reissue orders; revocations" },
 	{ "worker", cmd_worker, "run the reissue pipeline's workers (without the portal)" },
-	{ "preflight", cmd_preflight, "check a certificate's DNS (A/AAAA, CAA) as a reissue would" },
+	{ "preflight", cmd_preflight,
+	  "check a certificate's DNS (A/AAAA, CAA) as a reissue would" },
 	{ "serve", cmd_serve, "serve the customer portal and its API (--listen ADDR:PORT)" },
 	{ "api-token", cmd_api_token, "create, list and revoke members' API tokens" },
 	{ "ca", cmd_ca, "list the ACME CAs; register, issue and revoke by hand" },
-	{ "install", cmd_install, "check hosting servers; install, roll back and probe certificates" },
+	{ "install", cmd_install,
+	  "check hosting servers; install, roll back and probe certificates" },
 	{ "mail", cmd_mail, "send a test mail, deliver the outbox, list pending or failed mail" },
 };
 

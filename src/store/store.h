@@ -425,10 +425,10 @@ struct store_order_update {
 	const char *owner; /* fencing: must hold the lease */
 	enum order_state from, to;
 	int64_t now;
-	int64_t next_run_at;   /* when the order is due again */
-	int64_t lease_expires; /* 0: release the lease */
-	int retries, attempt;  /* new values */
-	const char *names;     /* NULL: unchanged */
+	int64_t next_run_at;	 /* when the order is due again */
+	int64_t lease_expires;	 /* 0: release the lease */
+	int retries, attempt;	 /* new values */
+	const char *names;	 /* NULL: unchanged */
 	int64_t new_issuance_id; /* 0: unchanged */
 	/* failure: set_failure writes failure/retryable/detail (NULL failure clears) */
 	bool set_failure;

@@ -37,7 +37,8 @@ static int zone_offset(const char *zone, int64_t t, int *off)
 		int off;
 	} cache[64];
 	int64_t slot = t >= 0 ? t / 900 : -((-t + 899) / 900);
-	size_t i = (size_t)(slot & 63);
+	/* certificates start at the same time of day: hash the slot, or all collide */
+	size_t i = (size_t)(((uint64_t)slot * 0x9e3779b97f4a7c15ull) >> 58);
 
 	if (cache[i].zone == zone && cache[i].slot == slot) {
 		*off = cache[i].off;
