@@ -145,14 +145,28 @@ static void say(struct verify_name *v, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* The handshake verifies the served chain against the roots and the name;
+ * this callback keeps the first error (kept in the SSL's app data) and lets
+ * the handshake finish, so the probe can still say what was served ("served
+ * serial X") before it fails the check for the chain. */
+static int note_first_error(int ok, X509_STORE_CTX *xs)
+{
+	SSL *ssl = X509_STORE_CTX_get_ex_data(xs, SSL_get_ex_data_X509_STORE_CTX_idx());
+	int *first = ssl ? SSL_get_app_data(ssl) : NULL;
+
+	if (!ok && first && *first == X509_V_OK)
+		*first = X509_STORE_CTX_get_error(xs);
+	return 1;
+}
+
 /* One probe of one name; fills v. */
-static void probe(SSL_CTX *ctx, X509_STORE *roots, const char *addr, int port, long timeout_ms,
-		  const char *exp_serial, const char *exp_sha, struct verify_name *v)
+static void probe(SSL_CTX *ctx, const char *addr, int port, long timeout_ms, const char *exp_serial,
+		  const char *exp_sha, struct verify_name *v)
 {
 	char why[256];
 	SSL *ssl = NULL;
 	X509 *leaf = NULL;
-	X509_STORE_CTX *vctx = NULL;
+	int first_error = X509_V_OK;
 	int fd;
 
 	v->ok = false;
@@ -164,7 +178,9 @@ static void probe(SSL_CTX *ctx, X509_STORE *roots, const char *addr, int port, l
 		return;
 	}
 	ssl = SSL_new(ctx);
-	if (!ssl || SSL_set_tlsext_host_name(ssl, v->name) != 1 || SSL_set_fd(ssl, fd) != 1) {
+	if (!ssl || SSL_set_tlsext_host_name(ssl, v->name) != 1 ||
+	    SSL_set1_host(ssl, v->name) != 1 || SSL_set_app_data(ssl, &first_error) != 1 ||
+	    SSL_set_fd(ssl, fd) != 1) {
 		say(v, "%s: cannot set up TLS", v->name);
 		goto out;
 	}
@@ -192,22 +208,15 @@ static void probe(SSL_CTX *ctx, X509_STORE *roots, const char *addr, int port, l
 		    v->served_serial, v->served_sha256, exp_sha);
 		goto out;
 	}
-	vctx = X509_STORE_CTX_new();
-	if (!vctx || X509_STORE_CTX_init(vctx, roots, leaf, SSL_get_peer_cert_chain(ssl)) != 1) {
-		say(v, "%s: cannot verify the chain", v->name);
-		goto out;
-	}
-	X509_STORE_CTX_set_purpose(vctx, X509_PURPOSE_SSL_SERVER);
-	X509_VERIFY_PARAM_set1_host(X509_STORE_CTX_get0_param(vctx), v->name, 0);
-	if (X509_verify_cert(vctx) != 1) {
-		say(v, "%s: chain does not verify: %s", v->name,
-		    X509_verify_cert_error_string(X509_STORE_CTX_get_error(vctx)));
+	if (first_error != X509_V_OK || SSL_get_verify_result(ssl) != X509_V_OK) {
+		long e = first_error != X509_V_OK ? first_error : SSL_get_verify_result(ssl);
+
+		say(v, "%s: chain does not verify: %s", v->name, X509_verify_cert_error_string(e));
 		goto out;
 	}
 	v->ok = true;
 	say(v, "%s: serves serial %s", v->name, v->served_serial);
 out:
-	X509_STORE_CTX_free(vctx);
 	X509_free(leaf);
 	if (ssl) {
 		SSL_shutdown(ssl);
@@ -235,7 +244,6 @@ int verify_live(const struct verify_options *opt, const char *addr, int port,
 	long timeout = opt && opt->timeout_ms > 0 ? opt->timeout_ms : 5000;
 	long attempts = opt && opt->attempts > 0 ? opt->attempts : 1;
 	long retry = opt && opt->retry_ms > 0 ? opt->retry_ms : 0;
-	X509_STORE *roots = NULL;
 	SSL_CTX *ctx = NULL;
 	X509 *exp = NULL;
 	BIO *b = NULL;
@@ -256,23 +264,17 @@ int verify_live(const struct verify_options *opt, const char *addr, int port,
 	}
 	serial_hex(exp, exp_serial, sizeof(exp_serial));
 	fingerprint(exp, exp_sha);
-	roots = X509_STORE_new();
-	if (!roots || X509_STORE_load_file(roots, roots_file) != 1) {
-		rc = cd_err_set(err, CD_ECONFIG, false, "verify: %s: cannot load roots from it",
-				roots_file);
-		goto out;
-	}
 	ctx = SSL_CTX_new(TLS_client_method());
 	if (!ctx) {
 		rc = cd_err_set(err, CD_ECRYPTO, false, "verify: cannot create a TLS context");
 		goto out;
 	}
-	/* Not a switch that turns verification off: the handshake must complete
-	 * whatever is served so that the probe can say what it was ("served
-	 * serial X"); every served chain is then verified against the roots and
-	 * the name with X509_verify_cert (above), and one that does not verify
-	 * fails the check. */
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	if (SSL_CTX_load_verify_file(ctx, roots_file) != 1) {
+		rc = cd_err_set(err, CD_ECONFIG, false, "verify: %s: cannot load roots from it",
+				roots_file);
+		goto out;
+	}
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, note_first_error);
 	out->ok = true;
 	out->n_names = n_names;
 	for (size_t i = 0; i < n_names; i++) {
@@ -290,7 +292,7 @@ int verify_live(const struct verify_options *opt, const char *addr, int port,
 			sigemptyset(&pipe_set);
 			sigaddset(&pipe_set, SIGPIPE);
 			pthread_sigmask(SIG_BLOCK, &pipe_set, &old_set);
-			probe(ctx, roots, addr, port, timeout, exp_serial, exp_sha, v);
+			probe(ctx, addr, port, timeout, exp_serial, exp_sha, v);
 			drop_sigpipe(&pipe_set, &old_set);
 			if (v->ok)
 				break;
@@ -303,7 +305,6 @@ int verify_live(const struct verify_options *opt, const char *addr, int port,
 	rc = 0;
 out:
 	SSL_CTX_free(ctx);
-	X509_STORE_free(roots);
 	X509_free(exp);
 	BIO_free(b);
 	return rc;
