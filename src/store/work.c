@@ -261,13 +261,11 @@ int store_attempt_save(store_t *st, const struct store_attempt *a, struct cd_err
 	return rc;
 }
 
-int store_attempts_orphaned(store_t *st, int64_t *n, struct cd_err *err)
+/* The one number a COUNT(*) statement answers. */
+static int count_of(store_t *st, const char *sql, int64_t *n, struct cd_err *err)
 {
 	struct db_stmt *s;
-	int rc = db_stmt(st->db,
-			 "SELECT COUNT(*) FROM attempts WHERE ordering_at IS NOT NULL AND "
-			 "acme_order_url IS NULL AND state <> 'ordering'",
-			 &s, err);
+	int rc = db_stmt(st->db, sql, &s, err);
 
 	if (rc)
 		return rc;
@@ -277,6 +275,14 @@ int store_attempts_orphaned(store_t *st, int64_t *n, struct cd_err *err)
 		*n = st->db->drv->col_int64(s, 0);
 	st->db->drv->reset(s);
 	return rc < 0 ? rc : 0;
+}
+
+int store_attempts_orphaned(store_t *st, int64_t *n, struct cd_err *err)
+{
+	return count_of(st,
+			"SELECT COUNT(*) FROM attempts WHERE ordering_at IS NOT NULL AND "
+			"acme_order_url IS NULL AND state <> 'ordering'",
+			n, err);
 }
 
 /* --- a step's context -------------------------------------------------------- */
@@ -460,20 +466,10 @@ int store_orders_each(store_t *st, const char *state, bool revocation_pending_on
 
 int store_orders_count_open(store_t *st, int64_t *open, struct cd_err *err)
 {
-	struct db_stmt *s;
-	int rc = db_stmt(st->db,
-			 "SELECT COUNT(*) FROM orders WHERE state NOT IN ('done', 'failed', "
-			 "'canceled')",
-			 &s, err);
-
-	if (rc)
-		return rc;
-	*open = 0;
-	rc = db_run(st->db, s, err, "");
-	if (rc == 1)
-		*open = st->db->drv->col_int64(s, 0);
-	st->db->drv->reset(s);
-	return rc < 0 ? rc : 0;
+	return count_of(st,
+			"SELECT COUNT(*) FROM orders WHERE state NOT IN ('done', 'failed', "
+			"'canceled')",
+			open, err);
 }
 
 static const char SQL_ISSUANCE_GET[] =

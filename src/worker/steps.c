@@ -120,7 +120,26 @@ static enum step_outcome advance_with(struct step *x, struct store_order_update 
 	rc = store_order_update(x->st, u, &err);
 	if (!rc)
 		atomic_fetch_add(&x->p->transitions, 1);
-	return committed(x, rc, &err, u->to != ORDER_DONE);
+	/* run on at once only when the next step is due now and the lease kept */
+	return committed(x, rc, &err,
+			 u->to != ORDER_DONE && u->lease_expires && u->next_run_at <= x->now);
+}
+
+/* advance_with inside the transaction the caller began (with the step's
+ * other writes): commits it all, or rolls it all back. */
+static enum step_outcome advance_and_commit(struct step *x, struct store_order_update *u,
+					    const char *detail)
+{
+	struct cd_err err = { 0 };
+	enum step_outcome out = advance_with(x, u, detail);
+
+	if (out == STEP_LOST) {
+		store_rollback(x->st);
+		return out;
+	}
+	if (store_commit(x->st, &err))
+		return committed(x, -1, &err, false);
+	return out;
 }
 
 static enum step_outcome advance(struct step *x, enum order_state to, const char *detail)
@@ -447,17 +466,7 @@ static enum step_outcome step_key_ready(struct step *x)
 		store_rollback(x->st);
 		return committed(x, rc, &err, false);
 	}
-	{
-		enum step_outcome o = advance_with(x, &u, x->a.acme_order_url);
-
-		if (o == STEP_LOST) {
-			store_rollback(x->st);
-			return o;
-		}
-		if (store_commit(x->st, &err))
-			return committed(x, -1, &err, false);
-		return o;
-	}
+	return advance_and_commit(x, &u, x->a.acme_order_url);
 }
 
 static int add_token(struct step *x, const char *token)
@@ -650,7 +659,6 @@ static enum step_outcome record_certificate(struct step *x, const char *pem, EVP
 	X509 *x509 = NULL;
 	BIO *bio = NULL;
 	bool key_ok = false;
-	enum step_outcome out;
 	int rc = certinfo_parse_bundle(pem, strlen(pem), &list, &err);
 
 	if (rc)
@@ -713,14 +721,7 @@ static enum step_outcome record_certificate(struct step *x, const char *pem, EVP
 	}
 	u = base_update(x, ORDER_ISSUED);
 	u.new_issuance_id = issuance_id;
-	out = advance_with(x, &u, detail);
-	if (out == STEP_LOST) {
-		store_rollback(x->st);
-		return out;
-	}
-	if (store_commit(x->st, &err))
-		return committed(x, -1, &err, false);
-	return out;
+	return advance_and_commit(x, &u, detail);
 }
 
 static enum step_outcome step_finalizing(struct step *x)
@@ -804,7 +805,6 @@ static enum step_outcome step_issued(struct step *x)
 	unsigned char *key = NULL;
 	size_t key_len = 0;
 	char src[80];
-	enum step_outcome out;
 	int rc = store_issuance_get(x->st, x->o.new_issuance_id, &row, &err);
 
 	if (rc)
@@ -850,14 +850,7 @@ static enum step_outcome step_issued(struct step *x)
 		return committed(x, rc, &err, false);
 	}
 	u = base_update(x, ORDER_INSTALLED);
-	out = advance_with(x, &u, res.detail[0] ? res.detail : NULL);
-	if (out == STEP_LOST) {
-		store_rollback(x->st);
-		return out;
-	}
-	if (store_commit(x->st, &err))
-		return committed(x, -1, &err, false);
-	return out;
+	return advance_and_commit(x, &u, res.detail[0] ? res.detail : NULL);
 }
 
 static enum step_outcome step_installed(struct step *x)
@@ -912,7 +905,6 @@ static enum step_outcome step_live(struct step *x)
 	struct cd_err err = { 0 };
 	char msgid[NOTIFY_MSGID_MAX], detail[NOTIFY_MSGID_MAX + 16];
 	enum lang lang = LANG_JA;
-	enum step_outcome out;
 	bool created;
 	int rc = store_issuance_get(x->st, x->o.new_issuance_id, &row, &err);
 
@@ -958,14 +950,7 @@ static enum step_outcome step_live(struct step *x)
 	u.next_run_at = x->now + x->p->revoke_delay_s;
 	if (x->p->revoke_delay_s)
 		u.lease_expires = 0;
-	out = advance_with(x, &u, detail);
-	if (out == STEP_LOST) {
-		store_rollback(x->st);
-		return out;
-	}
-	if (store_commit(x->st, &err))
-		return committed(x, -1, &err, false);
-	return x->p->revoke_delay_s ? STEP_PARKED : out;
+	return advance_and_commit(x, &u, detail);
 }
 
 /* The configured CA that issued the old certificate: the one recorded when
