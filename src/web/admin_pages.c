@@ -355,6 +355,18 @@ static void burndown_svg(struct req *r, struct html *h, const struct burndown *b
 	day_label(last_axis, lbl);
 	h_fmt(h, "<text class=\"axis\" x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text>",
 	      (int)(ml + pw), (int)(mt + ph + 16), lbl);
+	if (b->n_days > 0) {
+		/* today, under its bar, when it does not crowd the ends' labels */
+		double tx = ml + bw * ((double)b->n_days - 0.5);
+
+		if (tx > ml + 90 && tx < ml + pw - 90) {
+			coord(x, tx);
+			h_fmt(h,
+			      "<text class=\"axis today\" x=\"%s\" y=\"%d\" "
+			      "text-anchor=\"middle\">%s</text>",
+			      x, (int)(mt + ph + 16), L(r, "今日", "Today"));
+		}
+	}
 	/* the legend */
 	{
 		const struct {
@@ -379,9 +391,10 @@ static void burndown_svg(struct req *r, struct html *h, const struct burndown *b
 				      "<rect class=\"%s\" x=\"%s\" y=\"%d\" width=\"14\" "
 				      "height=\"14\"/>",
 				      leg[i].cls, x, (int)(H - 31));
+			coord(x2, lx + 23);
 			h_fmt(h, "<text class=\"legend\" x=\"%s\" y=\"%d\">%s</text>", x2,
 			      (int)(H - 19), L(r, leg[i].ja, leg[i].en));
-			lx += 140;
+			lx += 128;
 		}
 	}
 	h_fmt(h, "</svg>");
