@@ -585,9 +585,7 @@ static int queue_row(const struct store_admin_order *o, void *arg)
 	      "<td><a href=\"/admin/certificates/%U\">%s</a><div class=\"sub\">%s</div></td>"
 	      "<td>%s</td><td>%s</td><td>",
 	      o->order_id, o->state, o->order_id, o->certificate_id, o->common_name,
-	      o->certificate_id, o->member_id,
-	      s == ORDER_FAILED || s == ORDER_DONE ? order_state_name(s)
-						   : i18n_stage_label(s, r->lang));
+	      o->certificate_id, o->member_id, i18n_stage_label(s, r->lang));
 	if (p->q == STORE_ADMIN_REVOCATION_PENDING)
 		h_fmt(h, "%s", o->failure_detail[0] ? o->failure_detail : "-");
 	else
@@ -753,14 +751,16 @@ struct hist {
 static int order_row(const struct store_admin_order *o, void *arg)
 {
 	struct hist *x = arg;
+	enum order_state s = ORDER_FAILED;
 	char created[17], upd[17];
 
+	order_state_parse(o->state, &s, NULL);
 	web_local_time(x->r, o->created_at, created);
 	web_local_time(x->r, o->updated_at, upd);
 	h_fmt(x->h,
 	      "<tr id=\"order-%I\" data-state=\"%s\"><td class=\"num\">%I</td><td>%s%s</td>"
 	      "<td class=\"num\">%d</td><td>%s</td><td>%s</td><td>",
-	      o->order_id, o->state, o->order_id, o->state,
+	      o->order_id, o->state, o->order_id, i18n_stage_label(s, x->r->lang),
 	      o->revocation_pending ? " (revocation_pending)" : "", o->attempt, created, upd);
 	failure_text(x->r, x->h, o);
 	h_fmt(x->h, "</td></tr>");
