@@ -5,6 +5,7 @@
  * Retry / Cancel (the store functions `certdesk orders retry|cancel` use),
  * the revocation_pending queue, a certificate's whole history, and search.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,7 @@ struct tally {
 	struct cd_err *err;
 	long n[CERT_STATUS_COUNT];
 	long total;
+	int64_t at; /* when it was counted */
 };
 
 static int tally_one(const char *certificate_id, void *arg)
@@ -45,12 +47,72 @@ static int tally_one(const char *certificate_id, void *arg)
 	return 0;
 }
 
+/* Counting runs the status rule over every target, one certificate view each
+ * (seconds for 100,000 targets), so the counts of a campaign are kept for
+ * [web] admin_counts_seconds and shared by every page and thread of this
+ * server; an operator's action here forgets them at once. */
+#define COUNTS_SLOTS 64
+static pthread_mutex_t counts_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	const struct web_server *w;
+	int64_t campaign_id, at;
+	long n[CERT_STATUS_COUNT];
+	long total;
+} counts_kept[COUNTS_SLOTS];
+
+static void counts_forget(const struct web_server *w)
+{
+	pthread_mutex_lock(&counts_lock);
+	for (size_t i = 0; i < COUNTS_SLOTS; i++)
+		if (counts_kept[i].w == w)
+			counts_kept[i].w = NULL;
+	pthread_mutex_unlock(&counts_lock);
+}
+
 static int tally_campaign(struct req *r, int64_t id, struct tally *t, struct cd_err *err)
 {
+	size_t slot = (size_t)((uint64_t)id % COUNTS_SLOTS);
+	long max_age = 0;
+	bool hit = false;
+	int rc;
+
 	memset(t, 0, sizeof(*t));
 	t->r = r;
 	t->err = err;
-	return store_campaign_targets_each(r->st, id, tally_one, t, err);
+	if (cd_config_get_int(r->w->cfg, "web", "admin_counts_seconds", 0, 86400, &max_age, NULL))
+		max_age = 0;
+	pthread_mutex_lock(&counts_lock);
+	if (max_age > 0 && counts_kept[slot].w == r->w && counts_kept[slot].campaign_id == id &&
+	    r->now - counts_kept[slot].at < max_age && r->now >= counts_kept[slot].at) {
+		memcpy(t->n, counts_kept[slot].n, sizeof(t->n));
+		t->total = counts_kept[slot].total;
+		t->at = counts_kept[slot].at;
+		hit = true;
+	}
+	pthread_mutex_unlock(&counts_lock);
+	if (hit)
+		return 0;
+	t->at = r->now;
+	rc = store_campaign_targets_each(r->st, id, tally_one, t, err);
+	if (rc || max_age == 0)
+		return rc;
+	pthread_mutex_lock(&counts_lock);
+	counts_kept[slot].w = r->w;
+	counts_kept[slot].campaign_id = id;
+	counts_kept[slot].at = t->at;
+	memcpy(counts_kept[slot].n, t->n, sizeof(t->n));
+	counts_kept[slot].total = t->total;
+	pthread_mutex_unlock(&counts_lock);
+	return 0;
+}
+
+static void counted_at(struct req *r, struct html *h, const struct tally *t)
+{
+	char when[17];
+
+	web_local_time(r, t->at, when);
+	h_fmt(h, "<p class=\"sub\" id=\"counted-at\">%s %s</p>",
+	      L(r, "件数の集計時刻:", "Counted at"), when);
 }
 
 /* "to do": what still needs the pipeline (available or on its way) */
@@ -171,6 +233,7 @@ enum MHD_Result admin_campaigns_get(struct admin *a)
 {
 	struct req *r = a->r;
 	struct campaign_list *l = calloc(1, sizeof(*l));
+	struct tally last = { .at = r->now };
 	struct html h = { 0 };
 	struct cd_err err = { 0 };
 	enum MHD_Result ret;
@@ -216,9 +279,13 @@ enum MHD_Result admin_campaigns_get(struct admin *a)
 		h_fmt(&h, "</td><td>");
 		forecast_cell(r, &h, c, &t);
 		h_fmt(&h, "</td></tr>");
+		if (t.at < last.at)
+			last.at = t.at; /* the oldest count shown */
 	}
-	if (l->n)
+	if (l->n) {
 		h_fmt(&h, "</table>");
+		counted_at(r, &h, &last);
+	}
 	admin_page_end(a, &h);
 	free(l);
 	return web_reply_html(r, 200, &h);
@@ -494,6 +561,7 @@ enum MHD_Result admin_campaign_get(struct admin *a, int64_t id)
 	      (int64_t)t.n[CERT_STATUS_IN_PROGRESS], (int64_t)t.n[CERT_STATUS_IMPOSSIBLE],
 	      (int64_t)t.n[CERT_STATUS_AVAILABLE]);
 	progress_bar(&h, &t, 480);
+	counted_at(r, &h, &t);
 	h_fmt(&h, "<h2>%s</h2>", L(r, "バーンダウン", "Burndown"));
 	burndown_svg(r, &h, b, first, last_axis, deadline_day);
 	h_fmt(&h, "<p class=\"sub\">%s</p>",
@@ -735,6 +803,7 @@ enum MHD_Result admin_order_action(struct admin *a, int64_t order_id, bool cance
 			 err.msg);
 		return admin_error(a, 500, NULL);
 	}
+	counts_forget(r->w);
 	cd_info("web: operator %s: %s order %lld", a->operator_id, cancel ? "canceled" : "retried",
 		(long long)order_id);
 	snprintf(path, sizeof(path), "/admin/certificates/%s#events", o.certificate_id);
