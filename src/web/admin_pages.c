@@ -712,6 +712,11 @@ static int queue_table(struct admin *a, struct html *h, enum store_admin_queue q
 		h_fmt(h, "<p class=\"empty\" id=\"%s-empty\">%s</p>", id, empty);
 	} else {
 		h_fmt(h, "</table>");
+		if (p.rows >= QUEUE_LIMIT)
+			h_fmt(h, "<p class=\"sub\">%s %d %s</p>", L(r, "新しい順に", "The newest"),
+			      QUEUE_LIMIT,
+			      L(r, "件を表示しています（certdesk orders list で全件）。",
+				"are shown (certdesk orders list shows all)."));
 	}
 	return 0;
 }
