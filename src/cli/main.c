@@ -41,6 +41,7 @@ static const struct command commands[] = {
 	{ "install", cmd_install,
 	  "check hosting servers; install, roll back and probe certificates" },
 	{ "mail", cmd_mail, "send a test mail, deliver the outbox, list pending or failed mail" },
+	{ "operator", cmd_operator, "add, list and remove the operators of the /admin pages" },
 };
 
 static void usage(FILE *f)

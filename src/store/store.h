@@ -527,4 +527,83 @@ struct store_server_row {
 int store_server_get(store_t *st, const char *server, struct store_server_row *out,
 		     struct cd_err *err);
 
+/* --- admin: operators, their sessions, and the operator pages' reads
+ * (src/store/admin.c). An operator's session lives in the sessions table with
+ * operator_id set: store_web_session_get never returns it, and
+ * store_admin_session_get never returns a member's. Touch and delete go
+ * through store_web_session_touch/delete (by hash, whoever owns it). */
+
+struct store_operator_row {
+	char operator_id[65], display_name[256], role[16];
+	char password_hash[256];	 /* "" when none */
+	int64_t created_at, disabled_at; /* disabled_at 0 = active */
+};
+/* -CD_ECONFLICT when the name is taken. */
+int store_operator_add(store_t *st, const char *operator_id, const char *display_name,
+		       const char *role, const char *phc, int64_t now, struct cd_err *err);
+/* -CD_ENOTFOUND when there is no such operator. */
+int store_operator_get(store_t *st, const char *operator_id, struct store_operator_row *out,
+		       struct cd_err *err);
+int store_operators_each(store_t *st, int (*fn)(const struct store_operator_row *o, void *arg),
+			 void *arg, struct cd_err *err);
+/* Deletes the operator and its sessions (-CD_ENOTFOUND when none). */
+int store_operator_remove(store_t *st, const char *operator_id, struct cd_err *err);
+
+struct store_admin_session {
+	char operator_id[65], csrf_token[65];
+	int64_t created_at, last_seen_at, expires_at;
+};
+int store_admin_session_create(store_t *st, const char *hash, const char *operator_id,
+			       const char *csrf_token, const char *client_addr, int64_t now,
+			       int64_t expires_at, struct cd_err *err);
+/* -CD_ENOTFOUND when there is no such operator session. */
+int store_admin_session_get(store_t *st, const char *hash, struct store_admin_session *out,
+			    struct cd_err *err);
+int store_admin_sessions_purge(store_t *st, int64_t now, int64_t idle_before, struct cd_err *err);
+
+/* An order as the operator pages list it. */
+struct store_admin_order {
+	int64_t order_id, campaign_id;
+	char certificate_id[65], member_id[65], common_name[254];
+	char state[16], failure[40], failure_detail[512], lease_owner[160];
+	bool failure_retryable, revocation_pending;
+	int attempt, retries;
+	int64_t created_at, updated_at, next_run_at, lease_expires;
+};
+enum store_admin_queue {
+	STORE_ADMIN_FAILED,		/* failed, and the certificate's latest order */
+	STORE_ADMIN_RETRYING,		/* open, with a failure recorded (backing off) */
+	STORE_ADMIN_REVOCATION_PENDING, /* done, old certificate not revoked */
+};
+/* Newest first; fn returning non-zero stops (and is returned). */
+int store_admin_orders_each(store_t *st, enum store_admin_queue q, int limit,
+			    int (*fn)(const struct store_admin_order *o, void *arg), void *arg,
+			    struct cd_err *err);
+/* Every order of one certificate, newest first. */
+int store_admin_certificate_orders_each(store_t *st, const char *certificate_id,
+					int (*fn)(const struct store_admin_order *o, void *arg),
+					void *arg, struct cd_err *err);
+
+/* Certificates whose common name contains `text`, whose member ID starts with
+ * it (both literally: % and _ are not wildcards), or that ever had the
+ * serial `serial` (normal form, "" for none); ordered by common name. */
+struct store_admin_hit {
+	char certificate_id[65], member_id[65], common_name[254], product[33], serial[41];
+};
+int store_admin_search(store_t *st, const char *text, const char *serial, int limit,
+		       int (*fn)(const struct store_admin_hit *h, void *arg), void *arg,
+		       struct cd_err *err);
+
+/* The orders for a campaign's targets created since `since`, by certificate
+ * then order: when each began, its state and when it reached that state. */
+struct store_admin_campaign_order {
+	const char *certificate_id, *state;
+	int64_t created_at, state_at;
+	bool failure_retryable;
+};
+int store_admin_campaign_orders_each(store_t *st, int64_t campaign_id, int64_t since,
+				     int (*fn)(const struct store_admin_campaign_order *o,
+					       void *arg),
+				     void *arg, struct cd_err *err);
+
 #endif

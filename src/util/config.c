@@ -60,6 +60,7 @@ static const struct setting registry[] = {
 	{ "web", "sso_header", "", T_STR },
 	{ "web", "session_idle_seconds", "1800", T_INT },
 	{ "web", "session_absolute_seconds", "43200", T_INT },
+	{ "web", "admin_counts_seconds", "60", T_INT }, /* operator pages: counts kept */
 	{ "web", "throttle_free_failures", "5", T_INT },
 	{ "web", "throttle_delay_seconds", "2", T_INT },
 	{ "web", "throttle_max_delay_seconds", "900", T_INT },

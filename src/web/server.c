@@ -17,6 +17,7 @@
 #include "util/fileio.h"
 #include "util/log.h"
 #include "web/web_priv.h"
+#include "web/admin.h"
 
 #define HEADER_CSP                                                                                 \
 	"default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "               \
@@ -522,6 +523,8 @@ static enum MHD_Result dispatch(struct req *r)
 		atomic_fetch_add(&r->w->csrf_refused, 1);
 		return web_reply_error(r, 403);
 	}
+	if (strncmp(u, "/admin", 6) == 0 && (u[6] == '\0' || u[6] == '/'))
+		return web_admin(r, u + 6);
 	switch (web_session_load(r)) {
 	case 0:
 		break;

@@ -56,4 +56,21 @@ const char web_stylesheet[] =
     "ol.stages li.current{border-color:var(--warn);font-weight:700}\n"
     "ol.stages li.pending{color:var(--muted)}\n"
     "ol.stages time{color:var(--muted);font-weight:400}\n"
-    ".apply{margin:1rem 0}.stage{margin:0 0 .25rem}\n";
+    ".apply{margin:1rem 0}.stage{margin:0 0 .25rem}\n"
+    /* the operator pages (src/web/admin_*.c) */
+    "body.admin main,body.admin footer{max-width:84rem}body.admin nav a{text-decoration:none}\n"
+    "body.admin nav a.here{font-weight:700;text-decoration:underline}\n"
+    "body.admin th{white-space:nowrap}td.num{text-align:right;font-variant-numeric:tabular-nums}\n"
+    "td.actions{white-space:nowrap}button.danger{border-color:var(--bad);color:var(--bad)}\n"
+    ".late{color:var(--bad);font-weight:600}.on-time{color:var(--ok);font-weight:600}\n"
+    "svg .reissued{fill:#2e8b57}svg .in-progress{fill:#e3a21a}svg .impossible{fill:#c0392b}\n"
+    "svg .remaining{fill:#b8c4d6}svg .grid{stroke:#e3e7ee}\n"
+    "svg .ideal{stroke:#1d2330;stroke-width:1.5;stroke-dasharray:6 4}\n"
+    "svg .deadline{stroke:var(--bad);stroke-width:2}\n"
+    "svg text{font-family:inherit;font-size:12px;fill:var(--muted)}\n"
+    "svg .deadline-label{fill:var(--bad);font-weight:600}svg "
+    ".today{fill:var(--fg);font-weight:600}svg .legend{fill:var(--fg)}\n"
+    "svg.chart{background:#fff;border:1px solid var(--line);border-radius:6px;max-width:100%;"
+    "height:auto}\nsvg.bar{background:#eef1f5;border-radius:3px;vertical-align:middle}\n"
+    "form.search{display:flex;gap:.5rem;margin-bottom:1rem}form.search input{flex:1;"
+    "max-width:32rem}\ntable.queue .why{font-weight:600}.empty{color:var(--muted)}\n";
