@@ -41,6 +41,7 @@ static const struct command commands[] = {
 	{ "install", cmd_install,
 	  "check hosting servers; install, roll back and probe certificates" },
 	{ "mail", cmd_mail, "send a test mail, deliver the outbox, list pending or failed mail" },
+	{ "events", cmd_events, "the audit trail: events by certificate, member, order or time" },
 };
 
 static void usage(FILE *f)
@@ -112,6 +113,14 @@ int cli_store(struct cli *c, bool require_current, struct cd_err *err)
 	rc = store_open(url, &opt, &c->st, err);
 	if (rc)
 		return rc;
+	{
+		/* the audit trail's source of the CLI's events: the local account */
+		struct passwd *pw = getpwuid(getuid());
+		char source[96];
+
+		snprintf(source, sizeof(source), "local:%s", pw ? pw->pw_name : "unknown");
+		store_set_source(c->st, source);
+	}
 	if (require_current) {
 		rc = store_require_current(c->st, err);
 		if (rc) {

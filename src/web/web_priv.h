@@ -114,6 +114,9 @@ enum MHD_Result web_reply_redirect(struct req *r, const char *path);	   /* 303 *
 enum MHD_Result web_reply_error(struct req *r, unsigned status);
 /* 429 with Retry-After. */
 enum MHD_Result web_reply_throttled(struct req *r, long retry_after, struct html *h);
+/* A reply of ctype with body (malloc'd; taken, freed even on failure). */
+enum MHD_Result web_reply_text(struct req *r, unsigned status, const char *ctype, char *body,
+			       size_t len);
 const char *web_header(struct req *r, const char *name);
 const char *web_query(struct req *r, const char *name);
 /* The request's store connection (opened on first use); NULL after logging why. */
