@@ -37,17 +37,41 @@ struct printer {
 	struct cd_err *err;
 };
 
+/* The zone's offset at t, remembered for the 15-minute slot of UTC it falls in
+ * (every zone change since 1970 falls on such a boundary): cd_tz_offset reads
+ * the zone under a process-wide lock, too slow for 100,000 events. */
+static int zone_offset(const char *zone, int64_t t, int *off, struct cd_err *err)
+{
+	static int64_t slot = INT64_MIN;
+	static int cached;
+	int64_t s = t >= 0 ? t / 900 : -((-t + 899) / 900);
+	int rc;
+
+	if (s == slot) {
+		*off = cached;
+		return 0;
+	}
+	rc = cd_tz_offset(zone, t, off, err);
+	if (!rc) {
+		slot = s;
+		cached = *off;
+	}
+	return rc;
+}
+
 /* "2026-12-07 18:04:05 +09:00" and "2026-12-07T18:04:05+09:00" of t in the zone. */
 static int local_time(const char *zone, int64_t t, char text[64], char rfc[64], struct cd_err *err)
 {
 	struct cd_date d;
 	int64_t local, days, secs;
-	int off, rc = cd_tz_offset(zone, t, &off, err);
-	char sign = off < 0 ? '-' : '+';
-	int aoff = off < 0 ? -off : off;
+	int off, rc = zone_offset(zone, t, &off, err);
+	char sign;
+	int aoff;
 
 	if (rc)
 		return rc;
+	sign = off < 0 ? '-' : '+';
+	aoff = off < 0 ? -off : off;
 	local = t + off;
 	days = local >= 0 ? local / CD_SECS_PER_DAY
 			  : -((-local + CD_SECS_PER_DAY - 1) / CD_SECS_PER_DAY);

@@ -208,43 +208,36 @@ int store_outbox_depth(store_t *st, int64_t now, struct store_outbox_depth *out,
  * setting; the last order), but grouped: the rows are the distinct
  * combinations of facts with their count, so the rule runs once per group
  * in C and is never restated in SQL. */
-#define SITE(col) "COALESCE(s1." col ", s2." col ")"
 static const char SQL_PROGRESS[] =
+    "SELECT campaign_id, name, deadline_at, product, reissued, last_state, last_failure, "
+    "last_retryable, site_state, server_state, installed, pending_setting, COUNT(*) FROM ("
     "SELECT t.campaign_id, cp.name, cp.deadline_at, c.product, "
-    "CASE WHEN t.issuance_id <> COALESCE(c.current_issuance_id, 0) THEN 1 ELSE 0 END, "
-    "(SELECT o.state FROM orders o WHERE o.certificate_id = c.certificate_id "
-    "  ORDER BY o.order_id DESC LIMIT 1), "
-    "(SELECT o.failure FROM orders o WHERE o.certificate_id = c.certificate_id "
-    "  ORDER BY o.order_id DESC LIMIT 1), "
-    "(SELECT COALESCE(o.failure_retryable, 0) FROM orders o "
-    "  WHERE o.certificate_id = c.certificate_id ORDER BY o.order_id DESC LIMIT 1), " SITE(
-	"state") ", sv.state, "
-		 "(SELECT CASE WHEN EXISTS (SELECT 1 FROM issuances j WHERE j.certificate_id = "
-		 "  c.certificate_id AND j.sha256 = ins.sha256) THEN 1 ELSE 2 END FROM installed "
-		 "ins "
-		 "  WHERE ins.server = " SITE(
-		     "server") " AND ins.name = c.common_name), "
-			       "CASE WHEN EXISTS (SELECT 1 FROM ssl_settings x WHERE x.common_name "
-			       "= c.common_name "
-			       "  AND (" SITE("fqdn") " IS NULL OR x.fqdn = " SITE(
-				   "fqdn") ")) THEN 1 ELSE 0 END, "
-					   "COUNT(*) "
-					   "FROM campaign_targets t "
-					   "JOIN campaigns cp ON cp.campaign_id = t.campaign_id "
-					   "JOIN issuances it ON it.issuance_id = t.issuance_id "
-					   "JOIN certificates c ON c.certificate_id = "
-					   "t.certificate_id "
-					   "LEFT JOIN sites s1 ON s1.fqdn = c.common_name "
-					   "LEFT JOIN sites s2 ON s1.fqdn IS NULL AND s2.fqdn = "
-					   "(CASE WHEN c.common_name LIKE 'www.%' "
-					   "  THEN substr(c.common_name, 5) ELSE 'www.' || "
-					   "c.common_name END) "
-					   "LEFT JOIN servers sv ON sv.server = " SITE(
-					       "server") " "
-							 "WHERE cp.state = 'active' AND "
-							 "it.not_after > $1 "
-							 "GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, "
-							 "11, 12 ORDER BY 1";
+    "CASE WHEN t.issuance_id <> COALESCE(c.current_issuance_id, 0) THEN 1 ELSE 0 END "
+    "  AS reissued, "
+    "lo.state AS last_state, lo.failure AS last_failure, "
+    "COALESCE(lo.failure_retryable, 0) AS last_retryable, "
+    "COALESCE(s1.state, s2.state) AS site_state, sv.state AS server_state, "
+    "(SELECT CASE WHEN EXISTS (SELECT 1 FROM issuances j WHERE j.certificate_id = "
+    "  c.certificate_id AND j.sha256 = ins.sha256) THEN 1 ELSE 2 END FROM installed ins "
+    "  WHERE ins.server = COALESCE(s1.server, s2.server) AND ins.name = c.common_name) "
+    "  AS installed, "
+    "CASE WHEN EXISTS (SELECT 1 FROM ssl_settings x WHERE x.common_name = c.common_name "
+    "  AND (COALESCE(s1.fqdn, s2.fqdn) IS NULL OR x.fqdn = COALESCE(s1.fqdn, s2.fqdn))) "
+    "  THEN 1 ELSE 0 END AS pending_setting "
+    "FROM campaign_targets t "
+    "JOIN campaigns cp ON cp.campaign_id = t.campaign_id "
+    "JOIN issuances it ON it.issuance_id = t.issuance_id "
+    "JOIN certificates c ON c.certificate_id = t.certificate_id "
+    "LEFT JOIN orders lo ON lo.order_id = (SELECT MAX(o.order_id) FROM orders o "
+    "  WHERE o.certificate_id = c.certificate_id) "
+    "LEFT JOIN sites s1 ON s1.fqdn = c.common_name "
+    "LEFT JOIN sites s2 ON s1.fqdn IS NULL AND s2.fqdn = (CASE WHEN c.common_name LIKE 'www.%' "
+    "  THEN substr(c.common_name, 5) ELSE 'www.' || c.common_name END) "
+    "LEFT JOIN servers sv ON sv.server = COALESCE(s1.server, s2.server) "
+    "WHERE cp.state = 'active' AND it.not_after > $1) facts "
+    "GROUP BY campaign_id, name, deadline_at, product, reissued, last_state, last_failure, "
+    "last_retryable, site_state, server_state, installed, pending_setting "
+    "ORDER BY campaign_id";
 
 /* One group of targets sharing their facts: the status the rule gives them. */
 static void progress_add(store_t *st, struct db_stmt *s, struct store_campaign_progress *p)
