@@ -85,42 +85,64 @@ static bool net_contains(const struct net *n, const struct net *a)
 	return rest == 0 || ((n->addr[full] ^ a->addr[full]) & (0xff << (8 - rest))) == 0;
 }
 
-/* 1 allowed, 0 not, -1 when the setting is broken (then nobody is). */
-static int allowed(struct req *r)
+/* Whether addr is in one of the entries of the setting v (separated by
+ * spaces or commas). 1 yes, 0 no, -CD_ECONFIG naming a bad entry. */
+static int allow_match(const char *v, const struct net *addr, struct cd_err *err)
 {
-	const char *v = cd_config_get(r->w->cfg, "web", "metrics_allow");
-	struct net client;
 	int n = 0;
 
-	if (!parse_addr(r->client, &client))
-		return 0;
 	for (const char *p = v ? v : ""; *p;) {
 		size_t len = strcspn(p, " ,\t");
 		char one[80];
 		struct net net;
 
 		if (len > 0) {
-			if (len >= sizeof(one) || ++n > ALLOW_MAX)
-				goto bad;
+			if (++n > ALLOW_MAX)
+				return cd_err_set(err, CD_ECONFIG, false,
+						  "[web] metrics_allow: more than %d entries",
+						  ALLOW_MAX);
+			if (len >= sizeof(one))
+				return cd_err_set(err, CD_ECONFIG, false,
+						  "[web] metrics_allow: an entry is too long");
 			memcpy(one, p, len);
 			one[len] = '\0';
-			if (!parse_net(one, &net)) {
-				cd_error("web: [web] metrics_allow: '%s' is not an address or "
-					 "ADDR/PREFIX; /metrics is refused to everyone",
-					 one);
-				return -1;
-			}
-			if (net_contains(&net, &client))
+			if (!parse_net(one, &net))
+				return cd_err_set(err, CD_ECONFIG, false,
+						  "[web] metrics_allow: '%s' is not an address or "
+						  "ADDR/PREFIX (127.0.0.1, 10.0.0.0/8, ::1)",
+						  one);
+			if (addr && net_contains(&net, addr))
 				return 1;
 		}
 		p += len;
 		p += strspn(p, " ,\t");
 	}
 	return 0;
-bad:
-	cd_error("web: [web] metrics_allow: an entry is too long or there are more than %d",
-		 ALLOW_MAX);
-	return -1;
+}
+
+int web_metrics_check(const cd_config_t *cfg, struct cd_err *err)
+{
+	long ttl;
+	int rc = allow_match(cd_config_get(cfg, "web", "metrics_allow"), NULL, err);
+
+	if (rc < 0)
+		return rc;
+	return cd_config_get_int(cfg, "web", "metrics_campaign_seconds", 0, 86400, &ttl, err);
+}
+
+/* 1 allowed, 0 not (a broken setting, refused at start, allows nobody). */
+static int allowed(struct req *r)
+{
+	struct net client;
+	struct cd_err err = { 0 };
+	int rc;
+
+	if (!parse_addr(r->client, &client))
+		return 0;
+	rc = allow_match(cd_config_get(r->w->cfg, "web", "metrics_allow"), &client, &err);
+	if (rc < 0)
+		cd_error("web: %s", err.msg);
+	return rc > 0;
 }
 
 /* --- the exposition -------------------------------------------------------------- */
@@ -518,11 +540,10 @@ enum MHD_Result web_metrics_get(struct req *r)
 	struct cd_err err = { 0 };
 	char *body = NULL;
 	size_t len = 0;
-	int rc, ok = allowed(r);
+	int rc;
 
-	if (ok <= 0) {
-		if (ok == 0)
-			cd_info("web: /metrics refused to %s ([web] metrics_allow)", r->client);
+	if (!allowed(r)) {
+		cd_info("web: /metrics refused to %s ([web] metrics_allow)", r->client);
 		return short_text(r, 403, "forbidden\n");
 	}
 	if (!web_store(r))

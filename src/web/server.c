@@ -849,6 +849,8 @@ int web_server_start(const cd_config_t *cfg, const char *listen_override, web_se
 		rc = get_int(cfg, "max_connections_per_address", 0, 100000, &per_ip, err);
 	if (!rc)
 		rc = get_int(cfg, "max_header_bytes", 4096, 1048576, &header_bytes, err);
+	if (!rc)
+		rc = web_metrics_check(cfg, err);
 	if (rc)
 		goto fail;
 	/* the dummy hash: a random password at the import's parameters */

@@ -155,6 +155,8 @@ enum MHD_Result web_complete_get(struct req *r, int64_t order_id);
 enum MHD_Result web_order_get(struct req *r, int64_t order_id);
 enum MHD_Result web_api(struct req *r, const char *path);
 enum MHD_Result web_metrics_get(struct req *r);
+/* Checks [web] metrics_allow and metrics_campaign_seconds (at start). */
+int web_metrics_check(const cd_config_t *cfg, struct cd_err *err);
 /* 1 when the live DNS preflight blocks a reissue (*fc and detail say why),
  * 0 when it passes or cannot run here, -1 when it failed to run. */
 int web_preflight_blocks(struct req *r, const struct store_cert_view *v, enum failure_code *fc,

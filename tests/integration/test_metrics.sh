@@ -5,7 +5,8 @@
 # server, one CA that does not answer), mail queued, delivered and failed for good
 # against a real SMTP server; then the exposition passes `promtool check metrics`,
 # its values match the store and `certdesk status`, and only [web] metrics_allow may
-# read it (another source address, or one forwarded by a trusted proxy, gets 403).
+# read it (another source address, or one forwarded by a trusted proxy, gets 403;
+# a setting that does not parse stops `certdesk serve` from starting).
 . tests/integration/lib/tap.sh
 . tests/integration/lib/pebble.sh
 . tests/integration/lib/smtp.sh
@@ -123,8 +124,14 @@ check "from 127.0.0.2 (not in metrics_allow): 403, nothing exposed" \
 		! grep -q certdesk_ '$WORK/r'"
 check "through the trusted proxy for 10.1.2.3: 403" \
 	test "$(curl -s -o /dev/null -w '%{http_code}' -H 'X-Forwarded-For: 10.1.2.3' "$U/metrics")" = 403
-U2=$(portal_serve "$WORK/s/s2.ini" "$(printf "[web]\nmetrics_allow = 127.0.0.1/33")") || { echo "Bail out! second portal"; exit 1; }
-check "a broken metrics_allow refuses everyone" \
-	test "$(curl -s -o /dev/null -w '%{http_code}' "$U2/metrics")" = 403
-check "... and the log says which entry is wrong" grep -q "metrics_allow: '127.0.0.1/33'" "$WORK/serve2.log"
+U2=$(portal_serve "$WORK/s/s3.ini" "$(printf '[web]\nmetrics_allow = 10.0.0.0/8, 127.0.0.2/31')") ||
+	{ echo "Bail out! second portal"; exit 1; }
+code_from() { curl -s -o /dev/null -w '%{http_code}' --interface "$1" "$U2/metrics"; }
+check "metrics_allow = 10.0.0.0/8, 127.0.0.2/31: 127.0.0.2 and .3 read it, .1 and .4 get 403" \
+	test "$(code_from 127.0.0.2) $(code_from 127.0.0.3) $(code_from 127.0.0.1) $(code_from 127.0.0.4)" = \
+	"200 200 403 403"
+sed "s/^listen = .*/listen = 127.0.0.1:$(free_port)/" "$WORK/s/certdesk.ini" >"$WORK/s/s2.ini"
+printf '[web]\nmetrics_allow = 127.0.0.1/33, ::1\n' >>"$WORK/s/s2.ini"
+fails "serve refuses a broken metrics_allow, naming the entry" "'127.0.0.1/33' is not an address" \
+	timeout 60 $CERTDESK --config "$WORK/s/s2.ini" serve
 done_testing
