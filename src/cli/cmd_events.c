@@ -16,7 +16,7 @@
 static const char EVENTS_HELP[] =
     "usage: certdesk events (--cert ID | --member ID | --order ID | --since T) [--since T]\n"
     "                       [--limit N] [--json]\n\n"
-    "Prints the audit trail, oldest first: logins (ok, failed, throttled), logouts,\n"
+    "Prints the audit trail, oldest first: logins (ok and failed), logouts,\n"
     "orders and every state change, operator actions, imports and campaigns, each\n"
     "with its time (in the provider's time zone), actor, source and what changed.\n\n"
     "  --cert ID     events of one certificate (its orders included)\n"

@@ -172,10 +172,9 @@ enum MHD_Result web_login_post(struct req *r)
 	if (wait > 0) {
 		char msg[300];
 
+		/* no event: a refusal costs no hash, so a flood of them must not cost a
+		 * write each either (the failures that led here are events) */
 		atomic_fetch_add(&w->login_throttled, 1);
-		if (login_event(r, member, "login.throttled", "refused: too many failed logins",
-				&err))
-			goto fail;
 		snprintf(msg, sizeof(msg),
 			 L(r,
 			   "ログインの失敗が続いたため、%ld秒間ログインできません。時間をおいてから"
