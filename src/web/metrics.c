@@ -264,6 +264,21 @@ out:
 	return rc;
 }
 
+/* Attempts that sent newOrder but never recorded the CA's answer (a crash in
+ * between): a pending order may be left at the CA (DESIGN.md §3.3). */
+static int orphans(struct req *r, struct out *o, struct cd_err *err)
+{
+	int64_t n = 0;
+	int rc = store_attempts_orphaned(r->st, &n, err);
+
+	if (rc)
+		return rc;
+	family(o, "certdesk_acme_orphaned_orders", "gauge",
+	       "Attempts whose newOrder may have left an orphaned pending order at the CA.");
+	fprintf(o->f, "certdesk_acme_orphaned_orders %lld\n", (long long)n);
+	return 0;
+}
+
 /* The store's counters, read once and emitted by family. */
 struct counter {
 	char name[64], label[128];
@@ -559,6 +574,8 @@ enum MHD_Result web_metrics_get(struct req *r)
 	}
 	if (!rc)
 		rc = stage_histogram(r, &o, &err);
+	if (!rc)
+		rc = orphans(r, &o, &err);
 	if (!rc)
 		rc = store_metric_counters_each(r->st, each_counter, &cs, &err);
 	if (!rc)

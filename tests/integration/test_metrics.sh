@@ -100,8 +100,9 @@ check "mail: 2 sent, 1 failed for good, 1 pending, as the outbox says" \
 	-a "$(metric certdesk_mail_sent_total)" = 2 -a "$(metric certdesk_mail_failed)" = 1 \
 	-a "$(metric 'certdesk_outbox_queue_depth{state="pending"}')" = 1 \
 	-a "$(metric 'certdesk_mail_delivery_failures_total{outcome="final"}')" = 1
-check "lease take-overs and nginx reloads are exposed (none in this run)" \
-	sh -c "grep -qx 'certdesk_lease_takeovers_total 0' '$M' && grep -q '^# TYPE certdesk_nginx_reloads_total counter' '$M'"
+check "lease take-overs, nginx reloads and orphaned ACME orders are exposed (none in this run)" \
+	sh -c "grep -qx 'certdesk_lease_takeovers_total 0' '$M' && grep -q '^# TYPE certdesk_nginx_reloads_total counter' '$M' &&
+		grep -qx 'certdesk_acme_orphaned_orders 0' '$M'"
 
 # campaign progress against what `certdesk status` says of each certificate
 status_table "$INV" >"$WORK/status.tsv"
