@@ -55,5 +55,6 @@ int cmd_ca(struct cli *c, int argc, char **argv);
 int cmd_install(struct cli *c, int argc, char **argv);
 int cmd_mail(struct cli *c, int argc, char **argv);
 int cmd_operator(struct cli *c, int argc, char **argv);
+int cmd_events(struct cli *c, int argc, char **argv);
 
 #endif

@@ -42,6 +42,7 @@ static const struct command commands[] = {
 	  "check hosting servers; install, roll back and probe certificates" },
 	{ "mail", cmd_mail, "send a test mail, deliver the outbox, list pending or failed mail" },
 	{ "operator", cmd_operator, "add, list and remove the operators of the /admin pages" },
+	{ "events", cmd_events, "the audit trail: events by certificate, member, order or time" },
 };
 
 static void usage(FILE *f)
@@ -113,6 +114,14 @@ int cli_store(struct cli *c, bool require_current, struct cd_err *err)
 	rc = store_open(url, &opt, &c->st, err);
 	if (rc)
 		return rc;
+	{
+		/* the audit trail's source of the CLI's events: the local account */
+		struct passwd *pw = getpwuid(getuid());
+		char source[96];
+
+		snprintf(source, sizeof(source), "local:%s", pw ? pw->pw_name : "unknown");
+		store_set_source(c->st, source);
+	}
 	if (require_current) {
 		rc = store_require_current(c->st, err);
 		if (rc) {

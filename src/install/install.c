@@ -346,6 +346,12 @@ static void run_batch(const struct install_settings *s, struct request *batch)
 	}
 	cd_err_clear(&e);
 	rc = drv->reload(s, &kept_old, &e);
+	for (struct request *r = batch; r; r = r->next)
+		if (r->in_batch) { /* the batch's reloads are counted on its first request */
+			r->res->reloads++;
+			r->res->reloads_failed += rc != 0;
+			break;
+		}
 	if (rc != 0) {
 		struct cd_err e2 = { 0 };
 		char why[CD_ERR_MSG_MAX];
@@ -357,8 +363,18 @@ static void run_batch(const struct install_settings *s, struct request *batch)
 				restore(s, r, NULL);
 		/* unless nginx refused the new config (it still runs the old one),
 		 * make it load what the files now say (the old ones) */
-		if (!kept_old && drv->reload(s, &kept_old, &e2) != 0)
-			cd_warn("install: %s: reload after restoring: %s", s->name, e2.msg);
+		if (!kept_old) {
+			int rc2 = drv->reload(s, &kept_old, &e2);
+
+			for (struct request *r = batch; r; r = r->next)
+				if (r->in_batch) {
+					r->res->reloads++;
+					r->res->reloads_failed += rc2 != 0;
+					break;
+				}
+			if (rc2 != 0)
+				cd_warn("install: %s: reload after restoring: %s", s->name, e2.msg);
+		}
 		for (struct request *r = batch; r; r = r->next)
 			if (r->in_batch)
 				fail(r, true, "%s: %s; the previous certificate was restored",

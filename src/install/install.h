@@ -104,6 +104,10 @@ struct install_result {
 	bool retryable;		   /* whether a later attempt can help */
 	bool changed;		   /* false: this very certificate was installed and live already */
 	int batch;		   /* how many installs shared this test and reload (1 = alone) */
+	/* The reloads the batch ran and how many of them failed, counted on one
+	 * request of the batch only (the others carry 0), so that summing them
+	 * over every request counts each reload once (for /metrics). */
+	int reloads, reloads_failed;
 	/* For an operator: what happened, naming the server and the file or the
 	 * nginx message ("web01: nginx -t failed: ... ROOT/a.example/fullchain.pem
 	 * ...; the previous certificate was restored"). */

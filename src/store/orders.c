@@ -13,13 +13,16 @@
 
 static const char SQL_EVENT_INSERT[] =
     "INSERT INTO events (at, actor, kind, order_id, certificate_id, campaign_id, from_state, "
-    "to_state, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+    "to_state, detail, source) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
 
 int store_event_add(store_t *st, const struct store_event *e, struct cd_err *err)
 {
+	const char *source = e->source ? e->source : st->source[0] ? st->source : NULL;
 	struct db_stmt *s;
-	int rc = db_stmt(st->db, SQL_EVENT_INSERT, &s, err);
+	int rc = store_stage_record(st, e, err);
 
+	if (!rc)
+		rc = db_stmt(st->db, SQL_EVENT_INSERT, &s, err);
 	if (rc)
 		return rc;
 	rc = st->db->drv->bind_int64(s, 1, e->at, err);
@@ -45,6 +48,9 @@ int store_event_add(store_t *st, const struct store_event *e, struct cd_err *err
 	if (!rc)
 		rc = e->detail ? st->db->drv->bind_text(s, 9, e->detail, err)
 			       : st->db->drv->bind_null(s, 9, err);
+	if (!rc)
+		rc = source ? st->db->drv->bind_text(s, 10, source, err)
+			    : st->db->drv->bind_null(s, 10, err);
 	if (!rc)
 		rc = st->db->drv->step(s, err);
 	st->db->drv->reset(s);

@@ -212,7 +212,11 @@ int store_outbox_mark_failed(store_t *st, const char *message_id, int64_t now,
 			     int64_t next_attempt_at, const char *error, struct cd_err *err)
 {
 	char msg[500];
+	int rc = store_metric_add(st, "mail_delivery_failures",
+				  next_attempt_at > 0 ? "retry" : "final", 1, err);
 
+	if (rc)
+		return rc;
 	snprintf(msg, sizeof(msg), "%s", error ? error : "");
 	if (next_attempt_at > 0)
 		return RUN(st,

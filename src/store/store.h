@@ -192,6 +192,7 @@ struct store_event {
 	const char *actor, *kind;
 	int64_t order_id, campaign_id; /* 0 = none */
 	const char *certificate_id, *from_state, *to_state, *detail;
+	const char *source; /* where the actor acted from; NULL: the store's (store_set_source) */
 };
 int store_event_add(store_t *st, const struct store_event *e, struct cd_err *err);
 int store_events_each(store_t *st, const char *certificate_id, int64_t order_id,
@@ -605,5 +606,76 @@ int store_admin_campaign_orders_each(store_t *st, int64_t campaign_id, int64_t s
 				     int (*fn)(const struct store_admin_campaign_order *o,
 					       void *arg),
 				     void *arg, struct cd_err *err);
+/* --- audit: where events come from, and reading them (src/store/audit.c) ---
+ * Every event carries a source: the portal client's address, "local:USER"
+ * for the CLI, "node:NAME" for a worker. A connection's source applies to
+ * every event it records without one of its own (NULL clears it). */
+void store_set_source(store_t *st, const char *source);
+
+struct store_events_filter {
+	const char *certificate_id; /* NULL: any */
+	const char *member_id;	    /* the member's own acts and its certificates' */
+	int64_t order_id;	    /* 0: any */
+	int64_t since;		    /* at >= since; 0: from the start */
+	int limit;		    /* 0: no limit */
+};
+/* Events matching every criterion given, oldest first; fn returning non-zero stops. */
+int store_events_query(store_t *st, const struct store_events_filter *f,
+		       int (*fn)(const struct store_event *e, void *arg), void *arg,
+		       struct cd_err *err);
+
+/* --- metrics: counters several processes add to, and the aggregates /metrics
+ * serves (src/store/metrics.c). Every read is one SQL aggregate. ------------ */
+
+/* Adds delta to the counter (name, label); label "" when none. Joins the
+ * caller's transaction, if any. */
+int store_metric_add(store_t *st, const char *name, const char *label, int64_t delta,
+		     struct cd_err *err);
+/* Every counter: fn(name, label, value). */
+int store_metric_counters_each(store_t *st,
+			       int (*fn)(const char *name, const char *label, int64_t value,
+					 void *arg),
+			       void *arg, struct cd_err *err);
+
+/* The upper bounds (seconds) of the time-per-stage histogram's buckets; the
+ * last bucket (index STORE_STAGE_BUCKETS) is +Inf. */
+#define STORE_STAGE_BUCKETS 12
+extern const int64_t store_stage_bounds[STORE_STAGE_BUCKETS];
+/* fn(state, bucket, count, sum_seconds) for every non-empty bucket. */
+int store_stage_seconds_each(store_t *st,
+			     int (*fn)(const char *state, int bucket, int64_t count,
+				       int64_t sum_seconds, void *arg),
+			     void *arg, struct cd_err *err);
+
+/* Orders by state: fn(state, count). */
+int store_orders_by_state(store_t *st, int (*fn)(const char *state, int64_t n, void *arg),
+			  void *arg, struct cd_err *err);
+/* Orders by failure code among failed orders: fn(failure, retryable, count). */
+int store_orders_failed_by_code(store_t *st,
+				int (*fn)(const char *failure, bool retryable, int64_t n,
+					  void *arg),
+				void *arg, struct cd_err *err);
+
+struct store_outbox_depth {
+	int64_t pending, due, leased, failed, sent;
+	int64_t oldest_pending_at; /* created_at of the oldest pending mail, 0 when none */
+};
+int store_outbox_depth(store_t *st, int64_t now, struct store_outbox_depth *out,
+		       struct cd_err *err);
+
+/* Campaign progress: for every active campaign, its targets by the status
+ * eligibility_of() gives them (counted in that campaign alone) and whether
+ * they were reissued in it. One aggregate over the facts, grouped. */
+struct store_campaign_progress {
+	int64_t campaign_id;
+	char name[129];
+	int64_t deadline_at;
+	int64_t affected;		      /* targets still valid */
+	int64_t reissued;		      /* the targeted issuance was replaced */
+	int64_t by_status[CERT_STATUS_COUNT]; /* of the targets not reissued */
+};
+int store_campaign_progress_each(store_t *st, int64_t now,
+				 int (*fn)(const struct store_campaign_progress *p, void *arg),
+				 void *arg, struct cd_err *err);
 
 #endif

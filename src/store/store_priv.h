@@ -10,11 +10,16 @@
 struct store {
 	struct db *db;
 	int tx_depth;
+	char source[96]; /* store_set_source: the events' default source */
 };
 
 /* Runs a statement whose rows, if any, are ignored, binding parameters by
  * format (see db_run); *changed (may be NULL) is 1 when it changed a row. */
 #define RUN(st, sql, changed, err, ...) run_once((st), (sql), (changed), (err), __VA_ARGS__)
 int run_once(store_t *st, const char *sql, int *changed, struct cd_err *err, const char *fmt, ...);
+
+/* metrics.c: records the time an order spent in e->from_state when e moves
+ * it to another state (before e itself is inserted). */
+int store_stage_record(store_t *st, const struct store_event *e, struct cd_err *err);
 
 #endif

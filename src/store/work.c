@@ -117,6 +117,10 @@ int store_orders_claim(store_t *st, const char *node, const char *boot, const ch
 		if (rc)
 			goto fail;
 	}
+	/* shared by every node, for /metrics */
+	rc = store_metric_add(st, "lease_takeovers", "", *takeovers, err);
+	if (rc)
+		goto fail;
 	rc = store_commit(st, err);
 	if (rc)
 		return rc;
@@ -164,6 +168,12 @@ int store_order_update(store_t *st, const struct store_order_update *u, struct c
 				"order %lld: lease lost (no longer %s, or held by another worker)",
 				(long long)u->order_id, from);
 		goto fail;
+	}
+	/* every problem an order met (a retry or its failure), by code, for /metrics */
+	if (u->set_failure && u->failure) {
+		rc = store_metric_add(st, "order_problems", u->failure, 1, err);
+		if (rc)
+			goto fail;
 	}
 	if (!kind && u->from != u->to)
 		kind = "order.transition";

@@ -74,6 +74,8 @@ static const struct setting registry[] = {
 	{ "web", "max_connections_per_address", "0", T_INT },
 	{ "web", "threads", "4", T_INT },
 	{ "web", "refresh_seconds", "5", T_INT },
+	{ "web", "metrics_allow", "127.0.0.0/8 ::1", T_STR }, /* addresses or CIDRs */
+	{ "web", "metrics_campaign_seconds", "60", T_INT },   /* campaign progress reused */
 	/* dcv: preflight DNS */
 	{ "dcv", "resolver", "", T_STR },
 	{ "dcv", "timeout_ms", "2000", T_INT },

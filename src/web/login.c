@@ -60,6 +60,20 @@ static bool member_id_ok(const char *id)
 	return true;
 }
 
+/* The audit trail's record of a login (the source is the client's address:
+ * web_store set it). The member id is the one typed, checked by member_id_ok. */
+static int login_event(struct req *r, const char *member, const char *kind, const char *detail,
+		       struct cd_err *err)
+{
+	char actor[MEMBER_ID_MAX + 16];
+
+	snprintf(actor, sizeof(actor), "member:%s", member);
+	return store_event_add(
+	    r->st,
+	    &(struct store_event){ .at = r->now, .actor = actor, .kind = kind, .detail = detail },
+	    err);
+}
+
 enum MHD_Result web_login_get(struct req *r)
 {
 	const char *next = web_query(r, "next");
@@ -73,7 +87,8 @@ enum MHD_Result web_login_get(struct req *r)
 
 		if (who && member_id_ok(who) && st &&
 		    store_member_exists(st, who, &exists, &err) == 0 && exists) {
-			if (web_session_begin(r, who) != 0)
+			if (web_session_begin(r, who) != 0 ||
+			    login_event(r, who, "login.ok", "single sign-on", &err) != 0)
 				return web_reply_error(r, 500);
 			return web_reply_redirect(r, safe_next(next));
 		}
@@ -157,6 +172,8 @@ enum MHD_Result web_login_post(struct req *r)
 	if (wait > 0) {
 		char msg[300];
 
+		/* no event: a refusal costs no hash, so a flood of them must not cost a
+		 * write each either (the failures that led here are events) */
 		atomic_fetch_add(&w->login_throttled, 1);
 		snprintf(msg, sizeof(msg),
 			 L(r,
@@ -184,12 +201,19 @@ enum MHD_Result web_login_post(struct req *r)
 					    &err) ||
 		    store_web_throttle_fail(st, "global", r->now, 60, &gfailures, &err))
 			goto fail;
+		if (login_event(r, member, "login.failed",
+				rc != 0	 ? "no such member"
+				: !known ? "the member has no password (single sign-on only)"
+					 : "wrong password",
+				&err))
+			goto fail;
 		cd_info("web: failed login for member '%.64s' from %s (%d in a row)", member,
 			r->client, failures);
 		ret = login_page(r, 200, next, member, failed_message(r), 0);
 		goto out;
 	}
-	if (store_web_throttle_clear(st, pair, &err) || web_session_begin(r, m.member_id) != 0)
+	if (store_web_throttle_clear(st, pair, &err) || web_session_begin(r, m.member_id) != 0 ||
+	    login_event(r, m.member_id, "login.ok", "password", &err))
 		goto fail;
 	rehash(r, &m, password);
 	sodium_memzero(m.password_hash, sizeof(m.password_hash));
@@ -218,6 +242,8 @@ enum MHD_Result web_logout_post(struct req *r)
 	else if (!web_csrf_ok(r, &f))
 		ret = web_reply_error(r, 403);
 	else {
+		if (web_store(r) && login_event(r, r->member_id, "logout", NULL, &err))
+			cd_warn("web: logout of %s: %s", r->member_id, err.msg);
 		web_session_end(r);
 		ret = web_reply_redirect(r, "/login");
 	}

@@ -142,13 +142,14 @@ store_t *web_store(struct req *r)
 	struct store_options opt = { .busy_timeout_ms = r->w->busy_timeout_ms };
 	struct cd_err err = { 0 };
 
-	if (st)
-		return r->st = st;
-	if (store_open(r->w->store_url, &opt, &st, &err) != 0) {
-		cd_error("web: cannot open the store: %s", err.msg);
-		return NULL;
+	if (!st) {
+		if (store_open(r->w->store_url, &opt, &st, &err) != 0) {
+			cd_error("web: cannot open the store: %s", err.msg);
+			return NULL;
+		}
+		pthread_setspecific(r->w->store_key, st);
 	}
-	pthread_setspecific(r->w->store_key, st);
+	store_set_source(st, r->client); /* every event of this request names its client */
 	return r->st = st;
 }
 
@@ -851,6 +852,8 @@ int web_server_start(const cd_config_t *cfg, const char *listen_override, web_se
 		rc = get_int(cfg, "max_connections_per_address", 0, 100000, &per_ip, err);
 	if (!rc)
 		rc = get_int(cfg, "max_header_bytes", 4096, 1048576, &header_bytes, err);
+	if (!rc)
+		rc = web_metrics_check(cfg, err);
 	if (rc)
 		goto fail;
 	/* the dummy hash: a random password at the import's parameters */
@@ -929,31 +932,10 @@ void web_server_stop(web_server_t *w)
 	free(w);
 }
 
-/* --- /metrics (loopback and trusted proxies only) ---------------------------- */
+/* --- a plain-text reply for other files (/metrics) ------------------------- */
 
-enum MHD_Result web_metrics_get(struct req *r)
+enum MHD_Result web_reply_text(struct req *r, unsigned status, const char *ctype, char *body,
+			       size_t len)
 {
-	struct web_server *w = r->w;
-	char buf[1024];
-	bool local = strncmp(r->client, "127.", 4) == 0 || strcmp(r->client, "::1") == 0;
-
-	if (!local && !r->from_trusted)
-		return web_reply_error(r, 404);
-	snprintf(buf, sizeof(buf),
-		 "# TYPE certdesk_web_requests_total counter\n"
-		 "certdesk_web_requests_total %lu\n"
-		 "# TYPE certdesk_web_login_hashes_total counter\n"
-		 "certdesk_web_login_hashes_total %lu\n"
-		 "# TYPE certdesk_web_login_failures_total counter\n"
-		 "certdesk_web_login_failures_total %lu\n"
-		 "# TYPE certdesk_web_login_throttled_total counter\n"
-		 "certdesk_web_login_throttled_total %lu\n"
-		 "# TYPE certdesk_web_csrf_refused_total counter\n"
-		 "certdesk_web_csrf_refused_total %lu\n"
-		 "# TYPE certdesk_web_orders_created_total counter\n"
-		 "certdesk_web_orders_created_total %lu\n",
-		 atomic_load(&w->requests), atomic_load(&w->login_hashes),
-		 atomic_load(&w->login_failures), atomic_load(&w->login_throttled),
-		 atomic_load(&w->csrf_refused), atomic_load(&w->orders_created));
-	return reply_text(r, 200, "text/plain; version=0.0.4", buf, true);
+	return send_reply(r, status, ctype, body, len, true, NULL, 0);
 }

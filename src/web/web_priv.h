@@ -114,6 +114,9 @@ enum MHD_Result web_reply_redirect(struct req *r, const char *path);	   /* 303 *
 enum MHD_Result web_reply_error(struct req *r, unsigned status);
 /* 429 with Retry-After. */
 enum MHD_Result web_reply_throttled(struct req *r, long retry_after, struct html *h);
+/* A reply of ctype with body (malloc'd; taken, freed even on failure). */
+enum MHD_Result web_reply_text(struct req *r, unsigned status, const char *ctype, char *body,
+			       size_t len);
 const char *web_header(struct req *r, const char *name);
 const char *web_query(struct req *r, const char *name);
 /* The request's store connection (opened on first use); NULL after logging why. */
@@ -152,6 +155,8 @@ enum MHD_Result web_complete_get(struct req *r, int64_t order_id);
 enum MHD_Result web_order_get(struct req *r, int64_t order_id);
 enum MHD_Result web_api(struct req *r, const char *path);
 enum MHD_Result web_metrics_get(struct req *r);
+/* Checks [web] metrics_allow and metrics_campaign_seconds (at start). */
+int web_metrics_check(const cd_config_t *cfg, struct cd_err *err);
 /* 1 when the live DNS preflight blocks a reissue (*fc and detail say why),
  * 0 when it passes or cannot run here, -1 when it failed to run. */
 int web_preflight_blocks(struct req *r, const struct store_cert_view *v, enum failure_code *fc,

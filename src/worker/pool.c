@@ -159,6 +159,12 @@ static void *thread_main(void *arg)
 		atomic_fetch_add(&p->store_failures, 1);
 		return NULL;
 	}
+	{
+		char source[160];
+
+		snprintf(source, sizeof(source), "node:%s", p->node);
+		store_set_source(t->st, source); /* the audit trail's source of its events */
+	}
 	while (!atomic_load(&p->stop)) {
 		int64_t id, now = cd_time_now();
 		int n = 0, takeovers = 0;

@@ -795,6 +795,22 @@ static enum step_outcome step_finalizing(struct step *x)
 	return out;
 }
 
+/* The reloads an install or rollback ran, in the store for /metrics (shared
+ * by every node); a failure to count them is only logged. */
+static void count_reloads(struct step *x, const struct install_result *res)
+{
+	struct cd_err err = { 0 };
+	char ok[96], failed[96];
+
+	textf(ok, sizeof(ok), "%s|ok", x->c.server);
+	textf(failed, sizeof(failed), "%s|failed", x->c.server);
+	if (store_metric_add(x->st, "nginx_reloads", ok, res->reloads - res->reloads_failed,
+			     &err) ||
+	    store_metric_add(x->st, "nginx_reloads", failed, res->reloads_failed, &err))
+		cd_log(CD_LOG_WARN, "order %lld: counting reloads: %s", (long long)x->o.order_id,
+		       err.msg);
+}
+
 static enum step_outcome step_issued(struct step *x)
 {
 	struct install_server srv = server_of(x);
@@ -826,6 +842,7 @@ static enum step_outcome step_issued(struct step *x)
 		store_issuance_row_free(&row);
 		return retry(x, FAILURE_INSTALL_FAILED, &err);
 	}
+	count_reloads(x, &res);
 	if (res.failure != FAILURE_NONE) {
 		store_issuance_row_free(&row);
 		if (res.retryable && x->o.retries < x->p->max_retries) {
@@ -892,6 +909,8 @@ static enum step_outcome step_installed(struct step *x)
 		if (install_rollback(x->p->installer, &srv, x->c.fqdn, &res, &err))
 			cd_log(CD_LOG_WARN, "order %lld: rollback: %s", (long long)x->o.order_id,
 			       err.msg);
+		else
+			count_reloads(x, &res);
 		return fail(x, FAILURE_VERIFY_FAILED, true, rep.detail);
 	}
 	return advance(x, ORDER_LIVE, NULL);
