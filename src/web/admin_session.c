@@ -32,34 +32,6 @@ static void set_cookie(struct req *r, const char *value, long max_age)
 		 r->w->https ? "; Secure" : "");
 }
 
-static bool sid_ok(const char *sid)
-{
-	size_t n = strlen(sid);
-
-	if (n != 43)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = sid[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '-' || c == '_'))
-			return false;
-	}
-	return true;
-}
-
-static bool operator_name_ok(const char *s)
-{
-	size_t n = s ? strlen(s) : 0;
-
-	if (n == 0 || n > OPERATOR_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x21 || s[i] == 0x7f)
-			return false;
-	return true;
-}
-
 /* 0 (logged in or not), -2 for refused cookies, -1 when the store failed. */
 static int session_load(struct admin *a)
 {
@@ -76,7 +48,7 @@ static int session_load(struct admin *a)
 	rc = web_cookie_get(cookies, cookie_name(r->w), sid, sizeof(sid), NULL);
 	if (rc < 0)
 		return -2;
-	if (rc == 0 || !sid_ok(sid))
+	if (rc == 0 || !web_session_id_ok(sid))
 		return 0;
 	if (!web_store(r))
 		return -1;
@@ -282,19 +254,6 @@ static enum MHD_Result login_page(struct admin *a, unsigned status, const char *
 	return web_reply_html(r, status, &h);
 }
 
-/* The members' rule (login.c): none for the first throttle_free failures,
- * then throttle_delay doubling up to the cap. */
-static long pair_delay(const struct web_server *w, int failures)
-{
-	long d = w->throttle_delay;
-
-	if (failures < w->throttle_free)
-		return 0;
-	for (int i = (int)w->throttle_free; i < failures && d < w->throttle_max_delay; i++)
-		d *= 2;
-	return d < w->throttle_max_delay ? d : w->throttle_max_delay;
-}
-
 static enum MHD_Result login_post(struct admin *a)
 {
 	struct req *r = a->r;
@@ -318,7 +277,8 @@ static enum MHD_Result login_post(struct admin *a)
 	name = web_form_get(&f, "operator");
 	password = web_form_get(&f, "password");
 	next = web_form_get(&f, "next");
-	if (!operator_name_ok(name) || !password || strlen(password) > PASSWORD_MAX) {
+	if (!web_login_name_ok(name, OPERATOR_MAX) || !password ||
+	    strlen(password) > PASSWORD_MAX) {
 		ret = login_page(a, 200, next, NULL, failed, 0);
 		goto out;
 	}
@@ -327,7 +287,7 @@ static enum MHD_Result login_post(struct admin *a)
 				   &err) ||
 	    store_web_throttle_get(r->st, "admin-global", r->now, 60, &gfailures, &glast, &err))
 		goto fail;
-	wait = last + pair_delay(w, failures) - r->now;
+	wait = last + web_login_delay(w, failures) - r->now;
 	if (gfailures >= w->throttle_global_max && glast + 60 - r->now > wait)
 		wait = glast + 60 - r->now;
 	if (wait > 0) {
@@ -360,12 +320,19 @@ static enum MHD_Result login_post(struct admin *a)
 					    &err) ||
 		    store_web_throttle_fail(r->st, "admin-global", r->now, 60, &gfailures, &err))
 			goto fail;
+		if (web_login_event(r, "operator", name, "login.failed",
+				    rc != 0  ? "no such operator"
+				    : !known ? "the operator is disabled or has no password"
+					     : "wrong password",
+				    &err))
+			goto fail;
 		cd_info("web: failed operator login for '%.64s' from %s (%d in a row)", name,
 			r->client, failures);
 		ret = login_page(a, 200, next, name, failed, 0);
 		goto out;
 	}
-	if (store_web_throttle_clear(r->st, pair, &err) || session_begin(a, o.operator_id) != 0)
+	if (store_web_throttle_clear(r->st, pair, &err) || session_begin(a, o.operator_id) != 0 ||
+	    web_login_event(r, "operator", o.operator_id, "login.ok", "password", &err))
 		goto fail;
 	cd_info("web: operator %s logged in from %s", o.operator_id, r->client);
 	ret = web_reply_redirect(r, safe_next(next));
@@ -392,7 +359,8 @@ static enum MHD_Result logout_post(struct admin *a)
 	} else if (!admin_csrf_ok(a, &f)) {
 		ret = admin_error(a, 403, NULL);
 	} else {
-		if (store_web_session_delete(a->r->st, a->sid_hash, &err) != 0)
+		if (store_web_session_delete(a->r->st, a->sid_hash, &err) != 0 ||
+		    web_login_event(a->r, "operator", a->operator_id, "logout", NULL, &err) != 0)
 			cd_error("web: operator logout: %s", err.msg);
 		set_cookie(a->r, "", 0);
 		a->authed = false;

@@ -48,26 +48,28 @@ static enum MHD_Result login_page(struct req *r, unsigned status, const char *ne
 	return web_reply_html(r, status, &h);
 }
 
-static bool member_id_ok(const char *id)
+/* A login name as typed (member ID or operator name): printable, no spaces,
+ * at most max bytes. */
+bool web_login_name_ok(const char *s, size_t max)
 {
-	size_t n = id ? strlen(id) : 0;
+	size_t n = s ? strlen(s) : 0;
 
-	if (n == 0 || n > MEMBER_ID_MAX)
+	if (n == 0 || n > max)
 		return false;
 	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)id[i] < 0x21 || id[i] == 0x7f)
+		if ((unsigned char)s[i] < 0x21 || s[i] == 0x7f)
 			return false;
 	return true;
 }
 
 /* The audit trail's record of a login (the source is the client's address:
- * web_store set it). The member id is the one typed, checked by member_id_ok. */
-static int login_event(struct req *r, const char *member, const char *kind, const char *detail,
-		       struct cd_err *err)
+ * web_store set it). The member id is the one typed, checked by web_login_name_ok. */
+int web_login_event(struct req *r, const char *who, const char *name, const char *kind,
+		    const char *detail, struct cd_err *err)
 {
-	char actor[MEMBER_ID_MAX + 16];
+	char actor[128];
 
-	snprintf(actor, sizeof(actor), "member:%s", member);
+	snprintf(actor, sizeof(actor), "%s:%.100s", who, name);
 	return store_event_add(
 	    r->st,
 	    &(struct store_event){ .at = r->now, .actor = actor, .kind = kind, .detail = detail },
@@ -85,10 +87,11 @@ enum MHD_Result web_login_get(struct req *r)
 		struct cd_err err = { 0 };
 		store_t *st = web_store(r);
 
-		if (who && member_id_ok(who) && st &&
+		if (who && web_login_name_ok(who, MEMBER_ID_MAX) && st &&
 		    store_member_exists(st, who, &exists, &err) == 0 && exists) {
 			if (web_session_begin(r, who) != 0 ||
-			    login_event(r, who, "login.ok", "single sign-on", &err) != 0)
+			    web_login_event(r, "member", who, "login.ok", "single sign-on", &err) !=
+				0)
 				return web_reply_error(r, 500);
 			return web_reply_redirect(r, safe_next(next));
 		}
@@ -100,7 +103,7 @@ enum MHD_Result web_login_get(struct req *r)
 
 /* The delay a (member, address) pair has to wait after `failures`: none for
  * the first throttle_free, then throttle_delay doubling up to the cap. */
-static long pair_delay(const struct web_server *w, int failures)
+long web_login_delay(const struct web_server *w, int failures)
 {
 	long d = w->throttle_delay;
 
@@ -158,7 +161,8 @@ enum MHD_Result web_login_post(struct req *r)
 	member = web_form_get(&f, "member_id");
 	password = web_form_get(&f, "password");
 	next = web_form_get(&f, "next");
-	if (!member_id_ok(member) || !password || strlen(password) > PASSWORD_MAX) {
+	if (!web_login_name_ok(member, MEMBER_ID_MAX) || !password ||
+	    strlen(password) > PASSWORD_MAX) {
 		ret = login_page(r, 200, next, NULL, failed_message(r), 0);
 		goto out;
 	}
@@ -166,7 +170,7 @@ enum MHD_Result web_login_post(struct req *r)
 	if (store_web_throttle_get(st, pair, r->now, w->throttle_window, &failures, &last, &err) ||
 	    store_web_throttle_get(st, "global", r->now, 60, &gfailures, &glast, &err))
 		goto fail;
-	wait = last + pair_delay(w, failures) - r->now;
+	wait = last + web_login_delay(w, failures) - r->now;
 	if (gfailures >= w->throttle_global_max && glast + 60 - r->now > wait)
 		wait = glast + 60 - r->now; /* the ceiling: everyone waits out the minute */
 	if (wait > 0) {
@@ -201,11 +205,11 @@ enum MHD_Result web_login_post(struct req *r)
 					    &err) ||
 		    store_web_throttle_fail(st, "global", r->now, 60, &gfailures, &err))
 			goto fail;
-		if (login_event(r, member, "login.failed",
-				rc != 0	 ? "no such member"
-				: !known ? "the member has no password (single sign-on only)"
-					 : "wrong password",
-				&err))
+		if (web_login_event(r, "member", member, "login.failed",
+				    rc != 0  ? "no such member"
+				    : !known ? "the member has no password (single sign-on only)"
+					     : "wrong password",
+				    &err))
 			goto fail;
 		cd_info("web: failed login for member '%.64s' from %s (%d in a row)", member,
 			r->client, failures);
@@ -213,7 +217,7 @@ enum MHD_Result web_login_post(struct req *r)
 		goto out;
 	}
 	if (store_web_throttle_clear(st, pair, &err) || web_session_begin(r, m.member_id) != 0 ||
-	    login_event(r, m.member_id, "login.ok", "password", &err))
+	    web_login_event(r, "member", m.member_id, "login.ok", "password", &err))
 		goto fail;
 	rehash(r, &m, password);
 	sodium_memzero(m.password_hash, sizeof(m.password_hash));
@@ -242,7 +246,8 @@ enum MHD_Result web_logout_post(struct req *r)
 	else if (!web_csrf_ok(r, &f))
 		ret = web_reply_error(r, 403);
 	else {
-		if (web_store(r) && login_event(r, r->member_id, "logout", NULL, &err))
+		if (web_store(r) &&
+		    web_login_event(r, "member", r->member_id, "logout", NULL, &err))
 			cd_warn("web: logout of %s: %s", r->member_id, err.msg);
 		web_session_end(r);
 		ret = web_reply_redirect(r, "/login");

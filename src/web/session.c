@@ -38,7 +38,7 @@ static void new_session_id(char out[48])
 	sodium_memzero(b, sizeof(b));
 }
 
-static bool sid_ok(const char *sid)
+bool web_session_id_ok(const char *sid)
 {
 	size_t n = strlen(sid);
 
@@ -70,7 +70,7 @@ int web_session_load(struct req *r)
 	rc = web_cookie_get(cookies, r->w->cookie_name, sid, sizeof(sid), NULL);
 	if (rc < 0)
 		return -2; /* too many cookies, or ours too long: refused */
-	if (rc == 0 || !sid_ok(sid))
+	if (rc == 0 || !web_session_id_ok(sid))
 		return 0;
 	if (!(st = web_store(r)))
 		return -1;

@@ -134,6 +134,8 @@ void web_page_end(struct req *r, struct html *h);
 /* Loads the session from the cookie; sets r->authed and the member. 0, or
  * -2 for cookies refused (too many, too long), -1 when the store failed. */
 int web_session_load(struct req *r);
+/* A session id as certdesk makes them (43 base64url characters). */
+bool web_session_id_ok(const char *sid);
 /* A new session for the member (a new id; the old one, if any, is killed). */
 int web_session_begin(struct req *r, const char *member_id);
 void web_session_end(struct req *r);
@@ -144,6 +146,14 @@ void web_sha256_hex(const char *in, char out[WEB_HASH_HEX]);
 
 /* --- handlers --------------------------------------------------------------- */
 enum MHD_Result web_login_get(struct req *r);
+/* Shared by the member and the operator logins (login.c). */
+bool web_login_name_ok(const char *s, size_t max);
+/* How long a (name, address) pair waits after `failures` failed logins. */
+long web_login_delay(const struct web_server *w, int failures);
+/* The audit trail's record of a login or logout: actor "who:name" (member or
+ * operator), the source is the client's address (web_store set it). */
+int web_login_event(struct req *r, const char *who, const char *name, const char *kind,
+		    const char *detail, struct cd_err *err);
 enum MHD_Result web_login_post(struct req *r);
 enum MHD_Result web_logout_post(struct req *r);
 enum MHD_Result web_lang_post(struct req *r);

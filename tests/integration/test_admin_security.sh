@@ -52,6 +52,8 @@ check "a member's POST to an operator action: 403" test "$code" = 403
 # --- operator login ------------------------------------------------------------------
 check "admin1 logs in (303)" test "$(admin_login "$WORK/jar.a" admin1 "$WORK/admin1.pw")" = 303
 check "viewer1 logs in (303)" test "$(admin_login "$WORK/jar.v" viewer1 "$WORK/viewer1.pw")" = 303
+check "the audit trail has admin1's login with the client's address" \
+	test "$(sql "SELECT COUNT(*) FROM events WHERE kind = 'login.ok' AND actor = 'operator:admin1' AND source = '127.0.0.1'")" -ge 1
 check "the operator cookie is HttpOnly, SameSite=Strict and only for /admin" \
 	sh -c "curl -s -D - -o /dev/null --data-urlencode operator=admin1 \
 		--data-urlencode password=\$(cat '$WORK/admin1.pw') '$U/admin/login' |
