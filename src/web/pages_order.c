@@ -115,10 +115,9 @@ enum MHD_Result web_order_get(struct req *r, int64_t order_id)
 	h_fmt(&h, "<ol class=\"stages\">");
 	for (size_t i = 0; i < sizeof(path) / sizeof(path[0]); i++) {
 		enum order_state s = path[i];
-		const char *cls = t.at[s] ? (s == cur ? "current" : "reached") : "pending";
-
-		if (s == cur && !order_state_is_terminal(cur))
-			cls = "current";
+		/* the stage it is at is current only while the order runs: a done
+		 * order has reached its last stage, it is not working on it */
+		const char *cls = s == cur && open ? "current" : t.at[s] ? "reached" : "pending";
 		web_local_time(r, t.at[s], when);
 		h_fmt(&h, "<li class=\"%s\" data-stage=\"%s\"><span>%s</span><time>%s</time></li>",
 		      cls, order_state_name(s), i18n_stage_label(s, r->lang), t.at[s] ? when : "");
