@@ -143,13 +143,22 @@ static enum MHD_Result confirm_page(struct req *r, const struct store_cert_view 
 		h_fmt(&h, "<tr><th>%s</th><td id=\"new-validity\">%s %s",
 		      L(r, "新しい有効期間", "New validity"),
 		      L(r, "本日から最長", "From today until at most"), new_until);
-		if (val.capped || val.shortened)
+		/* two different reasons, said apart: the industry cap cuts the
+		 * contract term, or the contract ends before the old certificate did */
+		if (val.capped)
 			h_fmt(&h, "<p class=\"notice\" id=\"shortened\">%s</p>",
 			      L(r,
 				"ご契約の期間より短くなります。認証局が発行できる証明書の有効期間"
 				"の上限（業界の規則）によるものです。",
 				"This is shorter than your contract term: certificate authorities "
 				"may not issue certificates valid for longer (an industry rule)."));
+		else if (val.shortened)
+			h_fmt(&h, "<p class=\"notice\" id=\"shortened\">%s</p>",
+			      L(r,
+				"現在の証明書より早く終了します。新しい証明書の有効期間は、ご契約"
+				"の期間の終了日までです。",
+				"This ends before your current certificate does: the new "
+				"certificate is valid until the end of your contract term."));
 		h_fmt(&h, "</td></tr>");
 	}
 	h_fmt(&h, "</table>");
