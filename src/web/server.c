@@ -409,12 +409,13 @@ static void client_address(struct req *r)
 	if (!xff || strlen(xff) > 2048)
 		return;
 	for (const char *end = xff + strlen(xff); end > xff;) {
-		const char *start = end;
+		const char *seg = end, *start;
 		char one[64];
 		size_t n;
 
-		while (start > xff && start[-1] != ',')
-			start--;
+		while (seg > xff && seg[-1] != ',')
+			seg--;
+		start = seg;
 		while (start < end && (*start == ' ' || *start == '\t'))
 			start++;
 		n = (size_t)(end - start);
@@ -433,7 +434,9 @@ static void client_address(struct req *r)
 		snprintf(r->client, sizeof(r->client), "%s", one);
 		if (!is_trusted(r->w, one))
 			return;
-		end = start > xff ? start - 1 : xff;
+		/* on to the entry before this one's comma ("a, b": the space
+		 * after the comma belongs to b) */
+		end = seg > xff ? seg - 1 : xff;
 	}
 }
 
