@@ -145,8 +145,8 @@ enum MHD_Result web_order_get(struct req *r, int64_t order_id)
 		      L(r, "再発行が完了しました", "The reissue is complete"));
 		if (o.new_not_before)
 			h_fmt(&h, "<p>%s %s &ndash; %s</p>",
-			      L(r, "新しい証明書の有効期間:", "The new certificate is valid"), nb,
-			      na);
+			      L(r, "新しい証明書の有効期間:", "Validity of the new certificate:"),
+			      nb, na);
 		h_fmt(&h, "<p>%s</p><ol><li>%s</li><li>%s</li><li>%s</li></ol></div>",
 		      L(r, "ブラウザで次の点をご確認ください。", "Please check in your browser:"),
 		      L(r, "https:// でサイトを開けること", "the site opens with https://"),

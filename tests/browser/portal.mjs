@@ -311,7 +311,7 @@ try {
     const classes = await page.locator('ol.stages li').evaluateAll((l) => l.map((e) => e.className));
     const times = await page.locator('ol.stages li time').allInnerTexts();
     const done = await page.locator('#order-done').innerText();
-    const m = /valid (\d{4}-\d\d-\d\d) \S (\d{4}-\d\d-\d\d)/.exec(done);
+    const m = /new certificate: (\d{4}-\d\d-\d\d) \S (\d{4}-\d\d-\d\d)/.exec(done);
     if (!m) throw new Error(`no validity on the done page: ${done}`);
     console.log(`VALID_FROM ${m[1]}`);
     if (refresh !== 0 || classes.some((c) => c !== 'reached') || times.some((t) => !/\d\d:\d\d/.test(t)))
