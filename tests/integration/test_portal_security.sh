@@ -399,8 +399,32 @@ $CD api-token revoke --member m0001 --id "$tid" >/dev/null
 st=$(api_ "$TOK" "$U/api/v1/certificates")
 check "a revoked token gets 401" test "$st" = 401
 TOKH=$($CD api-token create --member m0002 2>/dev/null)
-s1=$(api_ "$TOKH" -X POST -H 'Idempotency-Key: panel-42' "$U/api/v1/certificates/1005/reissue")
-o1=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["order_id"])' "$B")
+# three concurrent requests with one key (a panel retrying at once): one order, one 201
+python3 - "$PORTAL_PORT" "$TOKH" >"$WORK/api-concurrent.out" <<'PY'
+import http.client, json, sys, threading
+port, tok = int(sys.argv[1]), sys.argv[2]
+barrier = threading.Barrier(3)
+out = [None] * 3
+def call(i):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    c.connect()
+    barrier.wait()
+    c.request("POST", "/api/v1/certificates/1005/reissue",
+              headers={"Authorization": "Bearer " + tok, "Idempotency-Key": "panel-42"})
+    r = c.getresponse()
+    out[i] = (r.status, json.loads(r.read() or b"{}").get("order_id"))
+ts = [threading.Thread(target=call, args=(i,)) for i in range(3)]
+for t in ts:
+    t.start()
+for t in ts:
+    t.join()
+print(" ".join(f"{s}:{o}" for s, o in sorted(out, key=lambda x: x[0], reverse=True)))
+PY
+read -r c1 c2 c3 <"$WORK/api-concurrent.out"
+o1=${c1#*:}
+s1=${c1%%:*}
+check "three concurrent API calls with one key: one 201, two 200, one order ($c1 $c2 $c3)" \
+	test "$c1" = "201:$o1" -a "$c2" = "200:$o1" -a "$c3" = "200:$o1" -a "$(orders_of 1005)" = 1
 s2=$(api_ "$TOKH" -X POST -H 'Idempotency-Key: panel-42' "$U/api/v1/certificates/1005/reissue")
 o2=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["order_id"])' "$B")
 s3=$(api_ "$TOKH" -X POST -H 'Idempotency-Key: panel-43' "$U/api/v1/certificates/1005/reissue")
