@@ -43,6 +43,7 @@ while IFS= read -r line; do
 	esac
 done <"$WORK/browser.out"
 check "the browser script ended cleanly" test "$rc" = 0
+[ "$rc" = 0 ] || tail -n 30 "$WORK/pipe-serve.log" | sed 's/^/# pipeline serve: /'
 echo "# browser journey done after $(($(date -u +%s) - t0)) s"
 n=$(ls "$SHOTS"/*.png 2>/dev/null | wc -l)
 check "a screenshot of every page in both languages ($n)" test "$n" -ge 25
