@@ -90,6 +90,30 @@ static enum MHD_Result api_order(struct req *r, int64_t id)
 		      time_json(o.new_not_after)));
 }
 
+/* When the certificate has an open order made with this request's key (a retry,
+ * or a concurrent twin of this request that got there first), its id. */
+static bool order_of_key(struct req *r, const char *cert_id, const char *key, const char *actor,
+			 int64_t *order_id, enum order_state *stage)
+{
+	struct store_cert_view v;
+	struct eligibility e;
+	struct cd_err err = { 0 };
+	bool created;
+
+	if (store_certificate_view(r->st, cert_id, r->now, &v, &err) != 0)
+		return false;
+	eligibility_of(&v.facts, &e);
+	/* with an order open, this only finds the key's order: a new one would
+	 * break the one-open-order index and is refused */
+	if (e.status != CERT_STATUS_IN_PROGRESS ||
+	    store_order_create(r->st, cert_id, e.campaign_id, actor, key, r->now, order_id,
+			       &created, &err) != 0 ||
+	    created)
+		return false;
+	*stage = e.stage;
+	return true;
+}
+
 static enum MHD_Result api_reissue(struct req *r, const char *cert_id)
 {
 	struct store_cert_view v;
@@ -98,6 +122,7 @@ static enum MHD_Result api_reissue(struct req *r, const char *cert_id)
 	const char *idem = web_header(r, "Idempotency-Key");
 	char key[200], actor[80], detail[512];
 	enum failure_code fc;
+	enum order_state stage;
 	int64_t order_id;
 	bool created;
 	int rc;
@@ -130,6 +155,12 @@ static enum MHD_Result api_reissue(struct req *r, const char *cert_id)
 				      json_pack("{ss ss}", "error", "not_available", "status",
 						cert_status_name(e.status)));
 	rc = web_preflight_blocks(r, &v, &fc, detail);
+	/* a concurrent twin passed its preflight and made the order: that order,
+	 * not this one's error (a time-out under load) */
+	if (rc != 0 && idem && order_of_key(r, cert_id, key, actor, &order_id, &stage))
+		return web_reply_json(r, 200,
+				      json_pack("{sI ss sb}", "order_id", (json_int_t)order_id,
+						"state", order_state_name(stage), "created", 0));
 	if (rc < 0)
 		return web_reply_error(r, 503);
 	if (rc > 0)
@@ -138,6 +169,10 @@ static enum MHD_Result api_reissue(struct req *r, const char *cert_id)
 						failure_code_name(fc), "detail", detail));
 	rc = store_order_create(r->st, cert_id, e.campaign_id, actor, idem ? key : NULL, r->now,
 				&order_id, &created, &err);
+	if (rc && idem && order_of_key(r, cert_id, key, actor, &order_id, &stage))
+		return web_reply_json(r, 200,
+				      json_pack("{sI ss sb}", "order_id", (json_int_t)order_id,
+						"state", order_state_name(stage), "created", 0));
 	if (rc == -CD_ECONFLICT)
 		return web_reply_json(r, 409, json_pack("{ss}", "error", "in_progress"));
 	if (rc) {

@@ -256,6 +256,21 @@ enum MHD_Result web_logout_post(struct req *r)
 	return ret;
 }
 
+/* The path of the page the switch was pressed on, from the Referer, when that
+ * page is this portal's (Referrer-Policy: same-origin sends it only then). An
+ * error page names no path in its form: its bytes must not tell a foreign id
+ * from a missing one. */
+static const char *referer_path(struct req *r)
+{
+	const char *ref = web_header(r, "Referer"), *b = r->w->base_url;
+	const char *host = strstr(b, "://"), *end = host ? strchr(host + 3, '/') : NULL;
+	size_t n = end ? (size_t)(end - b) : strlen(b);
+
+	if (!ref || strncmp(ref, b, n) != 0 || ref[n] != '/')
+		return NULL;
+	return ref + n;
+}
+
 enum MHD_Result web_lang_post(struct req *r)
 {
 	struct web_form f;
@@ -269,6 +284,8 @@ enum MHD_Result web_lang_post(struct req *r)
 		return web_reply_error(r, 400);
 	l = web_form_get(&f, "lang");
 	next = web_form_get(&f, "next");
+	if (!next)
+		next = referer_path(r);
 	if (!l || lang_parse(l, &lang, NULL) != 0) {
 		ret = web_reply_error(r, 400);
 	} else {

@@ -115,10 +115,9 @@ enum MHD_Result web_order_get(struct req *r, int64_t order_id)
 	h_fmt(&h, "<ol class=\"stages\">");
 	for (size_t i = 0; i < sizeof(path) / sizeof(path[0]); i++) {
 		enum order_state s = path[i];
-		const char *cls = t.at[s] ? (s == cur ? "current" : "reached") : "pending";
-
-		if (s == cur && !order_state_is_terminal(cur))
-			cls = "current";
+		/* the stage it is at is current only while the order runs: a done
+		 * order has reached its last stage, it is not working on it */
+		const char *cls = s == cur && open ? "current" : t.at[s] ? "reached" : "pending";
 		web_local_time(r, t.at[s], when);
 		h_fmt(&h, "<li class=\"%s\" data-stage=\"%s\"><span>%s</span><time>%s</time></li>",
 		      cls, order_state_name(s), i18n_stage_label(s, r->lang), t.at[s] ? when : "");
@@ -146,8 +145,8 @@ enum MHD_Result web_order_get(struct req *r, int64_t order_id)
 		      L(r, "再発行が完了しました", "The reissue is complete"));
 		if (o.new_not_before)
 			h_fmt(&h, "<p>%s %s &ndash; %s</p>",
-			      L(r, "新しい証明書の有効期間:", "The new certificate is valid"), nb,
-			      na);
+			      L(r, "新しい証明書の有効期間:", "Validity of the new certificate:"),
+			      nb, na);
 		h_fmt(&h, "<p>%s</p><ol><li>%s</li><li>%s</li><li>%s</li></ol></div>",
 		      L(r, "ブラウザで次の点をご確認ください。", "Please check in your browser:"),
 		      L(r, "https:// でサイトを開けること", "the site opens with https://"),

@@ -143,13 +143,22 @@ static enum MHD_Result confirm_page(struct req *r, const struct store_cert_view 
 		h_fmt(&h, "<tr><th>%s</th><td id=\"new-validity\">%s %s",
 		      L(r, "新しい有効期間", "New validity"),
 		      L(r, "本日から最長", "From today until at most"), new_until);
-		if (val.capped || val.shortened)
+		/* two different reasons, said apart: the industry cap cuts the
+		 * contract term, or the contract ends before the old certificate did */
+		if (val.capped)
 			h_fmt(&h, "<p class=\"notice\" id=\"shortened\">%s</p>",
 			      L(r,
 				"ご契約の期間より短くなります。認証局が発行できる証明書の有効期間"
 				"の上限（業界の規則）によるものです。",
 				"This is shorter than your contract term: certificate authorities "
 				"may not issue certificates valid for longer (an industry rule)."));
+		else if (val.shortened)
+			h_fmt(&h, "<p class=\"notice\" id=\"shortened\">%s</p>",
+			      L(r,
+				"現在の証明書より早く終了します。新しい証明書の有効期間は、ご契約"
+				"の期間の終了日までです。",
+				"This ends before your current certificate does: the new "
+				"certificate is valid until the end of your contract term."));
 		h_fmt(&h, "</td></tr>");
 	}
 	h_fmt(&h, "</table>");
@@ -224,6 +233,25 @@ enum MHD_Result web_confirm_get(struct req *r, const char *cert_id)
 	return confirm_page(r, &v, &e, &pf, 200);
 }
 
+/* After a submit could not make its order: when the certificate has an open
+ * order now, a concurrent submit of the same form (or another tab) made it,
+ * and this one leads there instead of to an error page (a preflight that
+ * timed out under load, or a busy store, is then no error for the member). */
+static bool made_meanwhile(struct req *r, const char *cert_id, char path[64])
+{
+	struct store_cert_view v;
+	struct eligibility e;
+	struct cd_err err = { 0 };
+
+	if (store_certificate_view(r->st, cert_id, r->now, &v, &err) != 0)
+		return false;
+	eligibility_of(&v.facts, &e);
+	if (e.status != CERT_STATUS_IN_PROGRESS || !v.open_order_id)
+		return false;
+	snprintf(path, 64, "/orders/%lld", (long long)v.open_order_id);
+	return true;
+}
+
 static bool key_ok(const char *k)
 {
 	if (!k || strlen(k) != 32)
@@ -279,12 +307,12 @@ enum MHD_Result web_confirm_post(struct req *r, const char *cert_id)
 		goto out;
 	}
 	/* the names are checked again: the form may be old or hand-made */
-	if (run_preflight(r, &v, &pf) != 0) {
-		ret = web_reply_error(r, 503);
-		goto out;
-	}
-	if (pf.ran && pf.failure != FAILURE_NONE) {
-		ret = confirm_page(r, &v, &e, &pf, 409);
+	rc = run_preflight(r, &v, &pf);
+	if (rc != 0 || (pf.ran && pf.failure != FAILURE_NONE)) {
+		if (made_meanwhile(r, cert_id, path))
+			ret = web_reply_redirect(r, path);
+		else
+			ret = rc ? web_reply_error(r, 503) : confirm_page(r, &v, &e, &pf, 409);
 		goto out;
 	}
 	snprintf(key, sizeof(key), "web:%s:%s", r->member_id, k);
@@ -295,20 +323,16 @@ enum MHD_Result web_confirm_post(struct req *r, const char *cert_id)
 		rc = store_order_create(r->st, v.certificate_id, e.campaign_id, actor, key, r->now,
 					&order_id, &created, &err);
 	}
-	if (rc == -CD_ECONFLICT) {
-		/* a concurrent submit won: show the order it made */
-		if (store_certificate_view(r->st, cert_id, r->now, &v, &err) == 0 &&
-		    v.open_order_id) {
-			snprintf(path, sizeof(path), "/orders/%lld", (long long)v.open_order_id);
-			ret = web_reply_redirect(r, path);
-		} else {
-			ret = web_reply_error(r, 409);
-		}
-		goto out;
-	}
 	if (rc) {
-		cd_error("web: order for %s: %s", cert_id, err.msg);
-		ret = web_reply_error(r, 500);
+		/* a concurrent submit (another key: another tab) won: its order */
+		if (made_meanwhile(r, cert_id, path)) {
+			ret = web_reply_redirect(r, path);
+		} else if (rc == -CD_ECONFLICT) {
+			ret = web_reply_error(r, 409);
+		} else {
+			cd_error("web: order for %s: %s", cert_id, err.msg);
+			ret = web_reply_error(r, err.retryable ? 503 : 500);
+		}
 		goto out;
 	}
 	if (created) {

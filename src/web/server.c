@@ -323,8 +323,9 @@ enum MHD_Result web_reply_error(struct req *r, unsigned status)
 		return web_reply_json(r, status, json_pack("{ss}", "error", code));
 	}
 	/* the page must not depend on the path asked for: a foreign id and a
-	 * missing one get the same bytes */
-	r->url = "/certificates";
+	 * missing one get the same bytes (the language switch then comes back
+	 * through the Referer: see web_lang_post) */
+	r->url = "";
 	web_page_begin(r, &h, L(r, "エラー", "Error"), 0);
 	h_fmt(&h, "<h1>%s</h1><p>%s</p><p><a href=\"/certificates\">%s</a></p>",
 	      L(r, "エラー", "Error"), status_text(status, r->lang),
@@ -349,13 +350,14 @@ void web_page_begin(struct req *r, struct html *h, const char *title, int refres
 	      title, r->w->provider_name, r->w->provider_name,
 	      L(r, "SSL証明書 再発行", "SSL certificate reissue"));
 	/* the language switch: a POST, since it sets a cookie */
+	h_fmt(h, "<form method=\"post\" action=\"/lang\" class=\"inline\">");
+	if (r->url[0])
+		h_fmt(h, "<input type=\"hidden\" name=\"next\" value=\"%s\">", r->url);
 	h_fmt(
 	    h,
-	    "<form method=\"post\" action=\"/lang\" class=\"inline\">"
-	    "<input type=\"hidden\" name=\"next\" value=\"%s\">"
 	    "<button type=\"submit\" name=\"lang\" value=\"%s\" class=\"link\" id=\"lang-switch\">"
 	    "%s</button></form>",
-	    r->url, r->lang == LANG_JA ? "en" : "ja", r->lang == LANG_JA ? "English" : "日本語");
+	    r->lang == LANG_JA ? "en" : "ja", r->lang == LANG_JA ? "English" : "日本語");
 	if (r->authed)
 		h_fmt(h,
 		      "<span class=\"who\">%s %s</span>"
@@ -409,12 +411,13 @@ static void client_address(struct req *r)
 	if (!xff || strlen(xff) > 2048)
 		return;
 	for (const char *end = xff + strlen(xff); end > xff;) {
-		const char *start = end;
+		const char *seg = end, *start;
 		char one[64];
 		size_t n;
 
-		while (start > xff && start[-1] != ',')
-			start--;
+		while (seg > xff && seg[-1] != ',')
+			seg--;
+		start = seg;
 		while (start < end && (*start == ' ' || *start == '\t'))
 			start++;
 		n = (size_t)(end - start);
@@ -433,7 +436,9 @@ static void client_address(struct req *r)
 		snprintf(r->client, sizeof(r->client), "%s", one);
 		if (!is_trusted(r->w, one))
 			return;
-		end = start > xff ? start - 1 : xff;
+		/* on to the entry before this one's comma ("a, b": the space
+		 * after the comma belongs to b) */
+		end = seg > xff ? seg - 1 : xff;
 	}
 }
 

@@ -13,7 +13,9 @@
 #   pointing at their servers; `certdesk serve` on a free port (PORTAL_URL, PORTAL_PID).
 #   EXTRA_INI is appended to the config (more [web] settings).
 # portal_serve INI [EXTRA]: another `certdesk serve` on the same store with a copy of
-#   the config (INI, in $WORK/s) plus EXTRA [web] lines; prints its URL.
+#   the config (INI, in $WORK/s) plus EXTRA [web] lines; sets SERVE_URL and SERVE_PID
+#   (in TAP_PIDS). Call it in the test's own shell, never inside $(...): a PID
+#   recorded in a subshell is lost to the trap, and the server would outlive the test.
 # sql QUERY: one value from the store (python's sqlite3, no CLI needed).
 
 portal_setup() {
@@ -60,7 +62,8 @@ name = テストホスティング
 support_email = support@example.jp
 [dcv]
 resolver = $CTS_DNS
-timeout_ms = 1000
+# generous: a DNS answer slowed by a loaded machine is no preflight failure
+timeout_ms = 4000
 [acme]
 active_ca = test
 [ca test]
@@ -84,12 +87,14 @@ EOF
 
 portal_serve() {
 	_port=$(free_port)
+	SERVE_URL=""
 	sed "s/^listen = .*/listen = 127.0.0.1:$_port/" "$WORK/s/certdesk.ini" >"$1"
 	printf '%s\n' "${2:-}" >>"$1"
 	$CERTDESK --config "$1" serve >>"$WORK/serve2.log" 2>&1 &
-	TAP_PIDS="$TAP_PIDS $!"
+	SERVE_PID=$!
+	TAP_PIDS="$TAP_PIDS $SERVE_PID"
 	wait_port 127.0.0.1 "$_port" 30 || return 1
-	echo "http://127.0.0.1:$_port"
+	SERVE_URL="http://127.0.0.1:$_port"
 }
 
 sql() {
