@@ -125,8 +125,9 @@ check "from 127.0.0.2 (not in metrics_allow): 403, nothing exposed" \
 		! grep -q certdesk_ '$WORK/r'"
 check "through the trusted proxy for 10.1.2.3: 403" \
 	test "$(curl -s -o /dev/null -w '%{http_code}' -H 'X-Forwarded-For: 10.1.2.3' "$U/metrics")" = 403
-U2=$(portal_serve "$WORK/s/s3.ini" "$(printf '[web]\nmetrics_allow = 10.0.0.0/8, 127.0.0.2/31')") ||
+portal_serve "$WORK/s/s3.ini" "$(printf '[web]\nmetrics_allow = 10.0.0.0/8, 127.0.0.2/31')" ||
 	{ echo "Bail out! second portal"; exit 1; }
+U2=$SERVE_URL
 code_from() { curl -s -o /dev/null -w '%{http_code}' --interface "$1" "$U2/metrics"; }
 check "metrics_allow = 10.0.0.0/8, 127.0.0.2/31: 127.0.0.2 and .3 read it, .1 and .4 get 403" \
 	test "$(code_from 127.0.0.2) $(code_from 127.0.0.3) $(code_from 127.0.0.1) $(code_from 127.0.0.4)" = \
