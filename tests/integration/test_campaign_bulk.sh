@@ -76,6 +76,9 @@ check "old certificates issued at g3" $CD ca issue --ca g3 --names-file "$WORK/n
 	--jobs 4 --out "$WORK/old" --http-listen "127.0.0.1:$HTTP_PORT"
 G3_DN=$(openssl x509 -in "$WORK/old/s01.$D/fullchain.pem" -noout -issuer -nameopt RFC2253 |
 	sed 's/^issuer=//')
+printf '[ca g3]\nissuer_dn = %s\n' "$G3_DN" >>"$WORK/s/certdesk.ini"
+# the account first: two worker processes must not each register one
+check "ACME account at g4 registered" $CD ca register --ca g4
 
 # --- two hosting servers serving them; DNS now points every name there
 server_up() { # NAME ADDR SITES...
