@@ -167,12 +167,12 @@ W2=$!
 TAP_PIDS="$TAP_PIDS $W1 $W2"
 
 # --- pause part way: in-flight orders finish, queued ones stay queued
-done_at_least() { [ "$(count_state done)" -ge "$1" ]; }
-wait_until 240 done_at_least 4 || not_ok "4 orders done before the pause ($(count_state done))"
+done_at_least() { [ "$(count_state "done")" -ge "$1" ]; }
+wait_until 240 done_at_least 4 || not_ok "4 orders done before the pause ($(count_state "done"))"
 check "campaign pause" $CD campaign pause "$CID"
 no_in_flight() { [ "$(in_flight)" -eq 0 ]; }
 if wait_until 180 no_in_flight; then
-	ok "the orders in flight at the pause finished ($(count_state done) done)"
+	ok "the orders in flight at the pause finished ($(count_state "done") done)"
 else not_ok "the orders in flight at the pause finished ($(in_flight) still in flight)"; fi
 Q1=$(count_state queued) P1=$(added_orders) F1=$(count_state failed)
 [ "$Q1" -gt 0 ] && ok "$Q1 orders still queued while paused" || not_ok "orders still queued while paused ($Q1)"
@@ -200,7 +200,7 @@ sleep 2
 # --- phase 2: resume at a pace under the limit; forecast part way through
 $CD campaign resume --all >"$WORK/resume-all.out" 2>&1
 T_RESUME=$(date +%s)
-D1=$(count_state done)
+D1=$(count_state "done")
 grep -q "spaced at 1440 orders/hour" "$WORK/resume-all.out" &&
 	ok "resume spaces the queued orders again at the campaign's pace" ||
 	{ not_ok "resume spaces the queued orders again at the campaign's pace"; sed 's/^/# /' "$WORK/resume-all.out"; }
@@ -220,13 +220,13 @@ sys.exit(0 if f["deadline"] == "on_time" and f["revocation"] == "on_time" else 1
 PY
 
 # --- the end: every order done
-finished() { [ "$(count_state done)" -eq $N ]; }
+finished() { [ "$(count_state "done")" -eq $N ]; }
 wait_until 300 finished
 for w in $W1 $W2; do
 	_t=0
 	while kill -0 "$w" 2>/dev/null && [ $_t -lt 600 ]; do sleep 0.2; _t=$((_t + 1)); done
 done
-[ "$(count_state done)" -eq $N ] && ok "all $N orders done" ||
+[ "$(count_state "done")" -eq $N ] && ok "all $N orders done" ||
 	{ not_ok "all $N orders done"; q "SELECT order_id, state, failure, failure_detail FROM orders WHERE state <> 'done'" | sed 's/^/# /'; }
 wait "$W1" && wait "$W2" && ok "both workers stopped cleanly once idle" ||
 	{ not_ok "both workers stopped cleanly once idle"; tail -20 "$WORK/w1.log" "$WORK/w2.log" | sed 's/^/# /'; }
