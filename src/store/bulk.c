@@ -13,6 +13,7 @@
  * processes together never exceed the limit.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "store/store_priv.h"
@@ -107,24 +108,34 @@ int store_bulk_campaigns_each(store_t *st, int (*fn)(int64_t campaign_id, int64_
 			      void *arg, struct cd_err *err)
 {
 	struct db_stmt *s;
-	int64_t ids[256], rates[256];
-	size_t n = 0;
+	int64_t *rows = NULL; /* pairs: id, rate */
+	size_t n = 0, cap = 0;
 	int rc = db_stmt(st->db, SQL_BULK_CAMPAIGNS, &s, err);
 
 	if (rc)
 		return rc;
 	/* collected first: fn writes, and a statement must not stay open across */
-	for (rc = db_run(st->db, s, err, ""); rc == 1 && n < 256; rc = db_next(st->db, s, err)) {
-		ids[n] = st->db->drv->col_int64(s, 0);
-		rates[n++] = st->db->drv->col_int64(s, 1);
+	for (rc = db_run(st->db, s, err, ""); rc == 1; rc = db_next(st->db, s, err)) {
+		if (n == cap) {
+			int64_t *nr;
+
+			cap = cap ? cap * 2 : 16;
+			nr = realloc(rows, 2 * cap * sizeof(*rows));
+			if (!nr) {
+				rc = cd_err_set(err, CD_ENOMEM, false, "out of memory");
+				break;
+			}
+			rows = nr;
+		}
+		rows[2 * n] = st->db->drv->col_int64(s, 0);
+		rows[2 * n + 1] = st->db->drv->col_int64(s, 1);
+		n++;
 	}
 	st->db->drv->reset(s);
-	if (rc < 0)
-		return rc;
-	for (size_t i = 0; i < n; i++)
-		if ((rc = fn(ids[i], rates[i], arg)))
-			return rc;
-	return 0;
+	for (size_t i = 0; !rc && i < n; i++)
+		rc = fn(rows[2 * i], rows[2 * i + 1], arg);
+	free(rows);
+	return rc < 0 ? rc : 0;
 }
 
 /* --- the schedule of queued orders ---------------------------------------------- */
