@@ -943,14 +943,14 @@ static void render_table(struct cli *c, const json_t *m)
 	when(c, json_integer_value(json_object_get(camp, "deadline_at")), a);
 	when(c, json_integer_value(json_object_get(camp, "revocation_at")), b);
 	printf("  deadline %s, revocation date %s\n", a, b);
-	printf("  %lld certificate(s); bulk pace %s orders/hour\n",
-	       (long long)json_integer_value(json_object_get(camp, "targets")),
-	       json_is_integer(json_object_get(camp, "bulk_rate_per_hour"))
-		   ? (snprintf(a, sizeof(a), "%lld",
-			       (long long)json_integer_value(
-				   json_object_get(camp, "bulk_rate_per_hour"))),
-		      a)
-		   : "- (no bulk reissue yet)");
+	if (json_is_integer(json_object_get(camp, "bulk_rate_per_hour")))
+		snprintf(
+		    a, sizeof(a), "%lld orders/hour",
+		    (long long)json_integer_value(json_object_get(camp, "bulk_rate_per_hour")));
+	else
+		snprintf(a, sizeof(a), "- (no bulk reissue yet)");
+	printf("  %lld certificate(s); bulk pace %s\n",
+	       (long long)json_integer_value(json_object_get(camp, "targets")), a);
 	if (json_is_true(json_object_get(p, "paused")))
 		printf("  PAUSED by %s: queued orders do not start\n",
 		       json_string_value(json_object_get(p, "paused_by")));
