@@ -56,5 +56,8 @@ int cmd_install(struct cli *c, int argc, char **argv);
 int cmd_mail(struct cli *c, int argc, char **argv);
 int cmd_operator(struct cli *c, int argc, char **argv);
 int cmd_events(struct cli *c, int argc, char **argv);
+/* campaign reissue|pause|resume|report (cmd_campaign_bulk.c); argv[0] = the subcommand */
+bool cmd_campaign_bulk_handles(const char *sub);
+int cmd_campaign_bulk(struct cli *c, int argc, char **argv);
 
 #endif

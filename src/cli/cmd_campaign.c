@@ -485,6 +485,8 @@ int cmd_campaign(struct cli *c, int argc, char **argv)
 	struct cd_err err = { 0 };
 	int opt;
 
+	if (argc > 1 && cmd_campaign_bulk_handles(argv[1])) /* reissue|pause|resume|report */
+		return cmd_campaign_bulk(c, argc - 1, argv + 1);
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'n':

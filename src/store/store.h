@@ -677,5 +677,58 @@ struct store_campaign_progress {
 int store_campaign_progress_each(store_t *st, int64_t now,
 				 int (*fn)(const struct store_campaign_progress *p, void *arg),
 				 void *arg, struct cd_err *err);
+/* --- bulk reissue and the CA's newOrder limit (src/store/bulk.c) ----------
+ * A campaign's bulk pace (orders per hour) and its pauses. A paused
+ * campaign's queued orders are not claimed by workers (orders in flight go
+ * on); campaign_id 0 is the global pause. */
+struct store_bulk {
+	int64_t campaign_id, rate_per_hour, started_at, resumed_at; /* 0 when never bulk */
+	bool paused, paused_all;
+	char paused_by[160], paused_all_by[160];
+	int64_t paused_at, paused_all_at;
+};
+int store_bulk_get(store_t *st, int64_t campaign_id, struct store_bulk *out, struct cd_err *err);
+/* Records the pace; started_at is set the first time, resumed_at every time. */
+int store_bulk_set(store_t *st, int64_t campaign_id, int64_t rate_per_hour, int64_t now,
+		   const char *actor, struct cd_err *err);
+/* *changed is false when it was already paused (resumed). */
+int store_bulk_pause(store_t *st, int64_t campaign_id, const char *actor, int64_t now,
+		     bool *changed, struct cd_err *err);
+int store_bulk_resume(store_t *st, int64_t campaign_id, bool *changed, struct cd_err *err);
+/* Campaigns with a bulk pace that are not paused themselves: fn(id, rate). */
+int store_bulk_campaigns_each(store_t *st, int (*fn)(int64_t campaign_id, int64_t rate, void *arg),
+			      void *arg, struct cd_err *err);
+/* A campaign's queued orders in due order; sets when a queued order is due;
+ * the latest due time of its queued orders (0 when none). */
+int store_bulk_queued_each(store_t *st, int64_t campaign_id,
+			   int (*fn)(int64_t order_id, const char *certificate_id,
+				     int64_t next_run_at, void *arg),
+			   void *arg, struct cd_err *err);
+int store_bulk_schedule(store_t *st, int64_t order_id, int64_t next_run_at, struct cd_err *err);
+int store_bulk_last_due(store_t *st, int64_t campaign_id, int64_t *at, struct cd_err *err);
+/* The campaign's orders done after `since`: how many, the first and last time. */
+int store_bulk_done_since(store_t *st, int64_t campaign_id, int64_t since, int64_t *n,
+			  int64_t *first_at, int64_t *last_at, struct cd_err *err);
+/* Failure codes of each certificate's latest order, when it failed. */
+int store_bulk_failures_each(store_t *st, int64_t campaign_id,
+			     int (*fn)(const char *code, int64_t n, void *arg), void *arg,
+			     struct cd_err *err);
+struct store_bulk_stuck {
+	int64_t order_id, updated_at, next_run_at;
+	char certificate_id[65], state[16], failure[40], failure_detail[512];
+	int retries;
+};
+/* Open orders, least recently changed first (queued ones not due yet left out). */
+int store_bulk_stuck_each(store_t *st, int64_t campaign_id, int64_t now, int limit,
+			  int (*fn)(const struct store_bulk_stuck *o, void *arg), void *arg,
+			  struct cd_err *err);
+/* The CA's newOrder limit: at most `limit` slots in any window_ms, across
+ * every process. A slot is taken right before newOrder (*slot_id) or, when
+ * the window is full, *slot_id is 0 and *wait_ms says when to try again; it
+ * counts until its done time + window (granted + hold_ms while not done). */
+int store_ca_slot_take(store_t *st, const char *ca, int64_t order_id, int64_t now_ms, long limit,
+		       int64_t window_ms, int64_t hold_ms, int64_t *slot_id, int64_t *wait_ms,
+		       struct cd_err *err);
+int store_ca_slot_done(store_t *st, int64_t slot_id, int64_t now_ms, struct cd_err *err);
 
 #endif

@@ -79,6 +79,9 @@ static const char SQL_CLAIMABLE[] =
     "AND (lease_owner IS NULL OR lease_expires < $1 "
     "     OR (substr(lease_owner, 1, length($2)) = $2 "
     "         AND substr(lease_owner, 1, length($3)) <> $3)) "
+    /* a paused campaign (0: all) starts no queued order (src/store/bulk.c) */
+    "AND NOT (state = 'queued' AND EXISTS (SELECT 1 FROM campaign_pauses p "
+    "         WHERE p.campaign_id = 0 OR p.campaign_id = orders.campaign_id)) "
     "ORDER BY next_run_at, order_id LIMIT $4";
 static const char SQL_TAKE[] =
     "UPDATE orders SET lease_owner = $2, lease_expires = $3 WHERE order_id = $1";

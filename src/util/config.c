@@ -149,6 +149,11 @@ static const struct setting registry[] = {
 	{ "ca *", "caa_identity", "", T_STR },
 	{ "ca *", "roots", "", T_PATH },
 	{ "ca *", "issuer_dn", "", T_STR },
+	/* bulk reissue: the CA's newOrder limit, the hosting servers' pace */
+	{ "ca *", "orders_per_window", "0", T_INT },
+	{ "ca *", "order_window_s", "3600", T_INT },
+	{ "bulk", "server_orders_per_hour", "0", T_INT },
+	{ "bulk", "report_window_s", "3600", T_INT },
 };
 
 struct entry {

@@ -419,7 +419,8 @@ static enum step_outcome step_key_ready(struct step *x)
 	acme_client_t *c;
 	struct cd_err err = { 0 };
 	const char *vmode;
-	int64_t not_after = 0;
+	int64_t not_after = 0, slot;
+	long hold_ms;
 	int rc;
 
 	if (x->a.acme_order_url[0]) /* committed with the URL: only the state is behind */
@@ -448,11 +449,21 @@ static enum step_outcome step_key_ready(struct step *x)
 			return fail(x, FAILURE_INTERNAL, false, err.msg);
 		not_after = v.not_after;
 	}
+	/* the CA's limit, shared by every worker: held back, the order waits */
+	rc = worker_ca_limit_take(p, x->st, x->a.ca[0] ? x->a.ca : p->active_ca, x->o.order_id,
+				  &slot, &hold_ms, &err);
+	if (rc)
+		return retry(x, FAILURE_CA_ERROR, &err);
+	if (hold_ms)
+		return wait_ms(x, hold_ms);
 	x->a.ordering_at = x->now;
 	rc = store_attempt_save(x->st, &x->a, &err);
-	if (rc)
+	if (rc) {
+		worker_ca_limit_done(x->st, slot);
 		return committed(x, rc, &err, false);
+	}
 	rc = acme_order_new(c, x->names, x->n_names, 0, not_after, &ord, &err);
+	worker_ca_limit_done(x->st, slot);
 	if (rc)
 		return acme_trouble(x, &err);
 	snprintf(x->a.acme_order_url, sizeof(x->a.acme_order_url), "%s", ord.url);

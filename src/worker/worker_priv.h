@@ -74,4 +74,10 @@ enum step_outcome {
 /* Runs the step for the order's state and commits its result. */
 enum step_outcome worker_step(struct worker_thread *t, int64_t order_id);
 
+/* The CA's newOrder limit (ca_limit.c): a slot taken right before newOrder,
+ * or *slot_id 0 and *wait_ms when the window is full; marked done after. */
+int worker_ca_limit_take(struct worker_pool *p, store_t *st, const char *ca, int64_t order_id,
+			 int64_t *slot_id, long *wait_ms, struct cd_err *err);
+void worker_ca_limit_done(store_t *st, int64_t slot_id);
+
 #endif
