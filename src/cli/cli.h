@@ -54,5 +54,6 @@ int cmd_api_token(struct cli *c, int argc, char **argv);
 int cmd_ca(struct cli *c, int argc, char **argv);
 int cmd_install(struct cli *c, int argc, char **argv);
 int cmd_mail(struct cli *c, int argc, char **argv);
+int cmd_campaign_mail(struct cli *c, int argc, char **argv);
 
 #endif

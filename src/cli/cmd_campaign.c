@@ -485,6 +485,8 @@ int cmd_campaign(struct cli *c, int argc, char **argv)
 	struct cd_err err = { 0 };
 	int opt;
 
+	if (argc > 1 && (!strcmp(argv[1], "notify") || !strcmp(argv[1], "remind")))
+		return cmd_campaign_mail(c, argc - 1, argv + 1); /* cmd_campaign_mail.c */
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'n':

@@ -146,6 +146,7 @@ static const struct setting registry[] = {
 	{ "ca *", "caa_identity", "", T_STR },
 	{ "ca *", "roots", "", T_PATH },
 	{ "ca *", "issuer_dn", "", T_STR },
+	{ "campaign", "mail_rate_per_second", "0", T_INT }, /* 0 = [mail] rate_per_second */
 };
 
 struct entry {
