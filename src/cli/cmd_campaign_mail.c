@@ -131,10 +131,14 @@ static int portal_link(struct run *r, struct cd_err *err)
 	char b[512];
 	size_t n;
 
-	if (base && *base)
+	if (base && *base) {
 		snprintf(b, sizeof(b), "%s", base);
-	else
+	} else {
 		snprintf(b, sizeof(b), "http://%s", listen ? listen : "127.0.0.1:8080");
+		/* customers cannot follow a loopback link: say so before it is mailed */
+		fprintf(stderr,
+			"certdesk: warning: [web] base_url is not set; the mail links to %s\n", b);
+	}
 	n = strlen(b);
 	while (n && b[n - 1] == '/')
 		b[--n] = '\0';
