@@ -19,10 +19,13 @@ static const char SQL_MEMBERS_COUNT[] =
     "SELECT COUNT(DISTINCT c.member_id) FROM campaign_targets t "
     "JOIN certificates c ON c.certificate_id = t.certificate_id WHERE t.campaign_id = $1";
 
+/* Walks certificates in member order (their member index) and stops at the
+ * limit; driven from campaign_targets instead, every page would read and
+ * sort all the campaign's targets (half a second a page for 300,000). */
 static const char SQL_MEMBERS_PAGE[] =
-    "SELECT DISTINCT c.member_id FROM campaign_targets t "
-    "JOIN certificates c ON c.certificate_id = t.certificate_id "
-    "WHERE t.campaign_id = $1 AND c.member_id > $2 ORDER BY c.member_id LIMIT $3";
+    "SELECT DISTINCT c.member_id FROM certificates c WHERE c.member_id > $2 AND EXISTS "
+    "(SELECT 1 FROM campaign_targets t WHERE t.campaign_id = $1 "
+    "AND t.certificate_id = c.certificate_id) ORDER BY c.member_id LIMIT $3";
 
 static const char SQL_NOTICE_COUNTS[] =
     "SELECT COUNT(*), COALESCE(SUM(CASE WHEN sent_at IS NOT NULL THEN 1 ELSE 0 END), 0), "
