@@ -1,5 +1,5 @@
 /*
- * test_campaign_mail.c - the campaign's reissue-request mail as rendered:
+ * test_notify_campaign.c - the campaign's reissue-request mail as rendered:
  * the seed's subject with the provider's name (and the reminder's), every
  * certificate with its product, server, status, reasons and deadline, the
  * link, English by language, the footer, a display name with CR LF kept to
