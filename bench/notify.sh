@@ -110,6 +110,9 @@ measure() {
 	t1=$(now_ns)
 	eval "${name}_S=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')"
 	eval "${name}_RSS=$(sed -n 's/.*Maximum resident set size (kbytes): *//p' "$OUT/$name.time")"
+	# CPU seconds too: on a shared machine the wall time says more about the others
+	eval "${name}_CPU=$(awk -F': *' '/User time|System time/ { s += $2 } END { printf "%.2f", s }' \
+		"$OUT/$name.time")"
 }
 
 echo "== campaign notify $CAMPAIGN --queue-only"
@@ -122,14 +125,16 @@ SENT=$(sqlite3 "$OUT/certdesk.db" "SELECT COUNT(*) FROM outbox WHERE sent_at IS 
 
 echo "== the peer: smtplib, $PEER messages into the same sink"
 sqlite3 "$OUT/certdesk.db" "SELECT message FROM outbox LIMIT 1" >"$OUT/sample.eml"
-"$PY" "$SINK" send --port "$SMTP_PORT" --count "$PEER" --message "$OUT/sample.eml" \
-	--rcpt m1@bench.test >"$OUT/peer.json"
+measure peer "$PY" "$SINK" send --port "$SMTP_PORT" --count "$PEER" --message "$OUT/sample.eml" \
+	--rcpt m1@bench.test
+cp "$OUT/peer.out" "$OUT/peer.json"
 
 "$PY" - "$OUT" "$MEMBERS" "$QUEUED" "$SENT" "$queue_S" "$queue_RSS" "$deliver_S" \
-	"$deliver_RSS" <<'PY'
+	"$deliver_RSS" "$queue_CPU" "$deliver_CPU" "$peer_CPU" "$(cut -d' ' -f1 /proc/loadavg)" <<'PY'
 import json, os, sys
 out, members, queued, sent = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 qs, qrss, ds, drss = float(sys.argv[5]), int(sys.argv[6]), float(sys.argv[7]), int(sys.argv[8])
+qcpu, dcpu, pcpu, load = float(sys.argv[9]), float(sys.argv[10]), float(sys.argv[11]), sys.argv[12]
 sink = json.load(open(os.path.join(out, "sink-certdesk.json")))
 peer = json.load(open(os.path.join(out, "peer.json")))
 size = os.path.getsize(os.path.join(out, "sample.eml"))
@@ -139,13 +144,15 @@ r = {
     "deliver_seconds": ds, "deliver_per_second": sent / ds, "deliver_peak_rss_kib": drss,
     "sink_messages": sink["messages"], "sink_distinct_message_ids": sink["distinct_ids"],
     "peer_messages": peer["messages"], "peer_per_second": peer["per_second"],
-    "message_bytes": size,
+    "message_bytes": size, "queue_cpu_seconds": qcpu, "deliver_cpu_seconds": dcpu,
+    "peer_cpu_seconds": pcpu, "load_average_1min_at_end": load,
 }
 json.dump(r, open(os.path.join(out, "notify.json"), "w"), indent=1)
-print("\n%-34s %12s %12s %14s" % ("step", "mails", "mails/s", "peak RSS MiB"))
-print("%-34s %12d %12.0f %14.1f" % ("certdesk campaign notify (queue)", queued, r["queue_per_second"], qrss / 1024))
-print("%-34s %12d %12.0f %14.1f" % ("certdesk mail deliver (SMTP)", sent, r["deliver_per_second"], drss / 1024))
-print("%-34s %12d %12.0f %14s" % ("peer: python smtplib, same sink", peer["messages"], peer["per_second"], "-"))
+print("\n%-34s %8s %9s %8s %13s %9s" % ("step", "mails", "mails/s", "CPU s", "mails/CPU-s", "RSS MiB"))
+print("%-34s %8d %9.0f %8.1f %13.0f %9.1f" % ("certdesk campaign notify (queue)", queued, queued / qs, qcpu, queued / qcpu, qrss / 1024))
+print("%-34s %8d %9.0f %8.1f %13.0f %9.1f" % ("certdesk mail deliver (SMTP)", sent, sent / ds, dcpu, sent / dcpu, drss / 1024))
+print("%-34s %8d %9.0f %8.1f %13.0f %9s" % ("peer: python smtplib, same sink", peer["messages"], peer["per_second"], pcpu, peer["messages"] / pcpu, "-"))
+print("(the sink's own CPU is not counted; 1-minute load average at the end: %s)" % load)
 print("\nsink received %d messages, %d distinct Message-IDs; one message is %d bytes"
       % (sink["messages"], sink["distinct_ids"], size))
 PY
