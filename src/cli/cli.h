@@ -59,5 +59,6 @@ int cmd_events(struct cli *c, int argc, char **argv);
 /* campaign reissue|pause|resume|report (cmd_campaign_bulk.c); argv[0] = the subcommand */
 bool cmd_campaign_bulk_handles(const char *sub);
 int cmd_campaign_bulk(struct cli *c, int argc, char **argv);
+int cmd_campaign_mail(struct cli *c, int argc, char **argv);
 
 #endif

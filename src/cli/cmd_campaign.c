@@ -487,6 +487,8 @@ int cmd_campaign(struct cli *c, int argc, char **argv)
 
 	if (argc > 1 && cmd_campaign_bulk_handles(argv[1])) /* reissue|pause|resume|report */
 		return cmd_campaign_bulk(c, argc - 1, argv + 1);
+	if (argc > 1 && (!strcmp(argv[1], "notify") || !strcmp(argv[1], "remind")))
+		return cmd_campaign_mail(c, argc - 1, argv + 1); /* cmd_campaign_mail.c */
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'n':

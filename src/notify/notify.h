@@ -139,4 +139,41 @@ long notify_backoff_ms(long base_ms, long cap_ms, int attempts, double r);
 int notify_deliver_due(store_t *st, const struct notify_settings *s, int limit, int64_t now,
 		       int *sent, int *failed, struct cd_err *err);
 
+/* --- the campaign mail (src/notify/campaign_mail.c) ------------------------ */
+
+/* One affected certificate as the campaign mail lists it: the status and
+ * reasons come from eligibility_of(), as `certdesk status` shows them. */
+struct notify_campaign_cert {
+	const char *product, *common_name, *server; /* server "" when no site */
+	enum cert_status status;
+	unsigned reasons;	/* bits of enum cert_reason, when impossible */
+	enum order_state stage; /* when in progress */
+	enum failure_code last_failure;
+	int64_t deadline; /* the deadline it counts under (the earliest campaign's) */
+};
+
+/* The reissue-request mail of a campaign to one member, or a reminder
+ * (days_before > 0: "N days before the deadline"). */
+struct notify_campaign_mail {
+	int64_t campaign_id;
+	int days_before; /* 0: the first notice */
+	const char *member_id, *rcpt, *rcpt_name;
+	const char *link;    /* <[web] base_url>/reissue?campaign=ID */
+	int64_t deadline_at; /* the campaign's deadline (its last second) */
+	const struct notify_campaign_cert *certs;
+	size_t n_certs;
+};
+/* The outbox key of a member's mail for a notice: "campaign:ID:notice:M" or
+ * "campaign:ID:remind-N:M"; member NULL gives the notice's prefix. */
+int notify_campaign_key(int64_t campaign_id, int days_before, const char *member_id, char *out,
+			size_t outsz, struct cd_err *err);
+/* Renders it (subject and body malloc'd), for queueing and dry runs. */
+int notify_campaign_render(const struct notify_settings *s, const struct notify_campaign_mail *m,
+			   enum lang lang, char **subject, char **body, struct cd_err *err);
+/* Renders and queues it under notify_campaign_key(): at most once per member
+ * and notice, ever; *created false when it was queued before. */
+int notify_campaign_enqueue(store_t *st, const struct notify_settings *s,
+			    const struct notify_campaign_mail *m, enum lang lang, int64_t now,
+			    char msgid[NOTIFY_MSGID_MAX], bool *created, struct cd_err *err);
+
 #endif

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "notify/notify.h"
+#include "notify/notify_priv.h"
 #include "util/cdtime.h"
 
 struct text {
@@ -58,9 +59,7 @@ static void add(struct text *t, const char *fmt, ...)
 	t->len += (size_t)n;
 }
 
-/* A display name for the body: every control (CR and LF first) becomes a
- * space, runs of spaces one, at most outsz - 1 bytes (cut at a character). */
-static const char *plain_name(const char *in, char *out, size_t outsz)
+const char *notify_plain_name(const char *in, char *out, size_t outsz)
 {
 	const unsigned char *p = (const unsigned char *)(in ? in : "");
 	size_t o = 0;
@@ -116,13 +115,12 @@ static int local_time(const struct notify_settings *s, int64_t t, char buf[17], 
 	return cd_tz_format(s->timezone, t, buf, err);
 }
 
-/* "2026年11月25日" from "2026-11-25 ..." */
-static void ja_date(const char buf[17], char *out, size_t outsz)
+void notify_date_ja(const char buf[17], char *out, size_t outsz)
 {
 	snprintf(out, outsz, "%.4s年%d月%d日", buf, atoi(buf + 5), atoi(buf + 8));
 }
 
-static void en_date(const char buf[17], char *out, size_t outsz)
+void notify_date_en(const char buf[17], char *out, size_t outsz)
 {
 	static const char *const months[] = { "January",   "February", "March",	   "April",
 					      "May",	   "June",     "July",	   "August",
@@ -149,8 +147,8 @@ static void render_ja(struct text *t, const struct notify_settings *s,
 {
 	char day[40], name[256];
 
-	ja_date(nb, day, sizeof(day));
-	if (*plain_name(o->rcpt_name, name, sizeof(name)))
+	notify_date_ja(nb, day, sizeof(day));
+	if (*notify_plain_name(o->rcpt_name, name, sizeof(name)))
 		add(t, "%s 様\n\n", name);
 	else
 		add(t, "お客様\n\n");
@@ -196,8 +194,8 @@ static void render_en(struct text *t, const struct notify_settings *s,
 {
 	char day[40], name[256];
 
-	en_date(nb, day, sizeof(day));
-	if (*plain_name(o->rcpt_name, name, sizeof(name)))
+	notify_date_en(nb, day, sizeof(day));
+	if (*notify_plain_name(o->rcpt_name, name, sizeof(name)))
 		add(t, "Dear %s,\n\n", name);
 	else
 		add(t, "Dear customer,\n\n");

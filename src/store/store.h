@@ -730,5 +730,17 @@ int store_ca_slot_take(store_t *st, const char *ca, int64_t order_id, int64_t no
 		       int64_t window_ms, int64_t hold_ms, int64_t *slot_id, int64_t *wait_ms,
 		       struct cd_err *err);
 int store_ca_slot_done(store_t *st, int64_t slot_id, int64_t now_ms, struct cd_err *err);
+/* --- campaign mail (src/store/campaign_mail.c) ----------------------------- */
+
+/* How many members own a certificate the campaign targets. */
+int store_campaign_members_count(store_t *st, int64_t campaign_id, int64_t *n, struct cd_err *err);
+/* Up to limit of those members, in member_id order, after `after` ("" = from
+ * the first): a caller pages through them with the last one it got. */
+int store_campaign_members_page(store_t *st, int64_t campaign_id, const char *after, size_t limit,
+				char (*out)[65], size_t *n, struct cd_err *err);
+/* The outbox messages whose dedup key starts with prefix: queued, sent,
+ * failed for good (the rest are pending). */
+int store_outbox_prefix_counts(store_t *st, const char *prefix, int64_t *queued, int64_t *sent,
+			       int64_t *failed, struct cd_err *err);
 
 #endif

@@ -154,6 +154,7 @@ static const struct setting registry[] = {
 	{ "ca *", "order_window_s", "3600", T_INT },
 	{ "bulk", "server_orders_per_hour", "0", T_INT },
 	{ "bulk", "report_window_s", "3600", T_INT },
+	{ "campaign", "mail_rate_per_second", "0", T_INT }, /* 0 = [mail] rate_per_second */
 };
 
 struct entry {
