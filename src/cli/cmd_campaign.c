@@ -30,7 +30,12 @@ static const char CAMPAIGN_HELP[] =
     "                                 [--issued-to DATE] [--product P]...\n"
     "                                 --deadline DATE [--revocation-date DATE] [--dry-run]\n"
     "       certdesk campaign list\n"
-    "       certdesk campaign show ID|NAME\n\n"
+    "       certdesk campaign show ID|NAME\n"
+    "       certdesk campaign notify ID|NAME [--dry-run] [--queue-only]\n"
+    "       certdesk campaign remind ID|NAME --days-before N\n"
+    "       certdesk campaign reissue ID|NAME [--only-available] [--rate R] [--dry-run]\n"
+    "       certdesk campaign pause|resume ID|NAME | --all\n"
+    "       certdesk campaign report ID|NAME [--format table|csv|json]\n\n"
     "create marks the affected certificates: issued by the issuer (an RFC 4514 DN such\n"
     "as 'CN=JPRS Domain Validation Authority - G3,O=...,C=JP', compared as X.509\n"
     "names are; or the issuing CA certificate, matched by name and key identifier),\n"
@@ -531,7 +536,9 @@ int cmd_campaign(struct cli *c, int argc, char **argv)
 		}
 	}
 	if (optind >= argc)
-		return cli_usage("campaign", "give create, list or show");
+		return cli_usage(
+		    "campaign",
+		    "give create, list, show, notify, remind, reissue, pause, resume or report");
 	if (strcmp(argv[optind], "create") == 0 && optind + 1 == argc)
 		return create(c, &a);
 	if (strcmp(argv[optind], "list") == 0 && optind + 1 == argc) {
@@ -543,5 +550,7 @@ int cmd_campaign(struct cli *c, int argc, char **argv)
 	}
 	if (strcmp(argv[optind], "show") == 0 && optind + 2 == argc)
 		return show(c, argv[optind + 1]);
-	return cli_usage("campaign", "give create, list or show ID|NAME");
+	return cli_usage(
+	    "campaign",
+	    "give create, list, show, notify, remind, reissue, pause, resume or report");
 }
