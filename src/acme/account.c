@@ -286,6 +286,25 @@ int acme_account_register_locked(acme_client_t *c, const char *eab_kid, const ch
 	c->account_gen++;
 	pthread_mutex_unlock(&c->lock);
 	rc = save_account(c, st, eab_kid, key_is_new, NULL, err);
+	if (rc == -CD_ECONFLICT && key_is_new) {
+		/* another process registered at the same moment and stored its
+		 * account first: every node must use that one (an order belongs to
+		 * the account that created it), so ours is left unused */
+		cd_err_clear(err);
+		if ((rc = load_stored(c, st, &found, &a, err)) == 0 && !found)
+			rc = cd_err_set(err, CD_ECONFLICT, true,
+					"CA %s: the account stored meanwhile is gone again",
+					c->ca.name);
+		if (rc == 0) {
+			cd_info("CA %s: another node registered first; using its account %s",
+				c->ca.name, a.account_url);
+			pthread_mutex_lock(&c->lock);
+			snprintf(c->account_url, sizeof(c->account_url), "%s", a.account_url);
+			c->account_gen++;
+			pthread_mutex_unlock(&c->lock);
+			*created = false;
+		}
+	}
 out:
 	store_close(st);
 	if (rc)

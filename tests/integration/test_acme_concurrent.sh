@@ -52,4 +52,22 @@ check "after a restart, 12 issuances on 6 threads succeed" test "$rc" = 0
 check "no sanitizer report after the restart" sh -c "! grep -qE 'Sanitizer|runtime error' '$WORK/issue2.out'"
 check "exactly one re-registration event" test "$(sqlite3 "$S/certdesk.db" "SELECT count(*) FROM events WHERE kind = 'ca.reregister'")" = 1
 
+# several processes register at once on an empty store (nodes starting together):
+# every one of them must end up with the one account that was stored
+S2=$WORK/s2
+new_store "$S2"
+pebble_ca_section c1 pebble >>"$S2/certdesk.ini"
+pids=""
+for i in 1 2 3 4; do
+	$CD ca register --ca pebble >"$WORK/reg$i.out" 2>&1 &
+	pids="$pids $!"
+done
+regfail=0
+for p in $pids; do wait "$p" || regfail=$((regfail + 1)); done
+stored=$(sqlite3 "$S2/certdesk.db" 'SELECT account_url FROM ca_accounts')
+sed 's/^/# /' "$WORK"/reg[1-4].out
+check "4 concurrent registrations all succeed" test "$regfail" = 0
+check "all 4 print the account the store kept" \
+	test "$(cat "$WORK"/reg[1-4].out | grep -c "account $stored ")" = 4
+
 done_testing
