@@ -266,7 +266,7 @@ int acme_account_register_locked(acme_client_t *c, const char *eab_kid, const ch
 	if (!c->account_key && (rc = load_stored(c, st, &found, &a, err)))
 		goto out;
 	if (!c->account_key) {
-		if ((rc = acme_key_generate(c->ca.key_type, &key, err)) ||
+		if ((rc = acme_key_generate(c->ca.account_key_type, &key, err)) ||
 		    (rc = set_key(c, key, err))) {
 			EVP_PKEY_free(key);
 			goto out;
