@@ -201,8 +201,9 @@ static void *issue_worker(void *arg)
 		if (rc == 0)
 			rc = write_outputs(x->out_dir, j->names[0], key, pem, &err);
 		if (rc == 0) {
-			printf("issued %s (%zu name%s): %s/%s/fullchain.pem\n", j->names[0],
-			       j->n_names, j->n_names == 1 ? "" : "s", x->out_dir, j->names[0]);
+			printf("issued %s (%zu name%s): %s/%s/fullchain.pem, order %s\n",
+			       j->names[0], j->n_names, j->n_names == 1 ? "" : "s", x->out_dir,
+			       j->names[0], url);
 		} else {
 			fprintf(stderr, "certdesk: %s: %s\n", j->names[0], err.msg);
 			pthread_mutex_lock(&x->lock);
@@ -295,6 +296,42 @@ out:
 	return 0;
 }
 
+/* --- ca order ------------------------------------------------------------- */
+
+/* Exit status 3: the CA no longer knows the order (a new one must be made). */
+#define EXIT_GONE 3
+
+static int ca_order(struct cli *c, const char *ca, const char *url)
+{
+	struct cd_err err = { 0 };
+	struct acme_order o = { 0 };
+	acme_client_t *cl = NULL;
+	int rc;
+
+	if ((rc = open_client(c, ca, &cl, &err)) == 0)
+		rc = acme_order_get(cl, url, &o, &err);
+	if (rc == -CD_EGONE) {
+		fprintf(stderr,
+			"certdesk: order %s is gone: CA %s does not know it any more; start a new "
+			"order (%s)\n",
+			url, acme_client_ca(cl)->name, err.msg);
+		rc = EXIT_GONE;
+	} else if (rc) {
+		rc = cli_fail(&err);
+	} else {
+		printf("order %s\n  status %s\n", o.url, acme_status_name(o.status));
+		for (size_t i = 0; i < o.n_authz; i++)
+			printf("  authorization %s\n", o.authz[i]);
+		if (o.certificate[0])
+			printf("  certificate %s\n", o.certificate);
+		if (o.error.type[0])
+			printf("  error [%s] %s\n", o.error.type, o.error.detail);
+	}
+	acme_order_free(&o);
+	acme_client_free(cl);
+	return rc;
+}
+
 /* --- ca revoke ----------------------------------------------------------- */
 
 static int ca_revoke(struct cli *c, const char *ca, const char *cert_file, const char *key_file,
@@ -355,7 +392,8 @@ static void usage(FILE *f)
 		"                         --out DIR [--http-listen ADDR:PORT|[IPV6]:PORT|:PORT]\n"
 		"                         [--each] [--jobs N]\n"
 		"                         [--valid-days N]\n"
-		"       certdesk ca revoke [--ca NAME] --cert FILE [--key FILE] [--reason R]\n\n"
+		"       certdesk ca revoke [--ca NAME] --cert FILE [--key FILE] [--reason R]\n"
+		"       certdesk ca order [--ca NAME] --url ORDER-URL\n\n"
 		"The ACME CAs of the config ([ca NAME]; [acme] active_ca is used when --ca is\n"
 		"not given). 'issue' serves http-01 itself on --http-listen (default :80, every\n"
 		"address, IPv6 and IPv4; many validation requests at once)\n"
@@ -363,7 +401,9 @@ static void usage(FILE *f)
 		"certificate per name, --jobs N runs N issuances at once; --valid-days asks for\n"
 		"notAfter = now + N days when the CA's validity is 'request'. 'revoke' signs with\n"
 		"the certificate's own key when --key is given, else with the account; reasons:\n"
-		"unspecified, keyCompromise, superseded (default), cessationOfOperation, ...\n");
+		"unspecified, keyCompromise, superseded (default), cessationOfOperation, ...\n"
+		"'order' shows an order at the CA (the URL 'issue' prints); exit status 3 when\n"
+		"the CA no longer knows it (gone: a new order is needed), 2 for bad input.\n");
 }
 
 int cmd_ca(struct cli *c, int argc, char **argv)
@@ -382,11 +422,12 @@ int cmd_ca(struct cli *c, int argc, char **argv)
 		{ "key", required_argument, NULL, 'K' },
 		{ "reason", required_argument, NULL, 'r' },
 		{ "valid-days", required_argument, NULL, 'd' },
+		{ "url", required_argument, NULL, 'u' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *ca = NULL, *kid = NULL, *hmac = NULL, *out = NULL, *listen_at = NULL;
-	const char *cert = NULL, *key = NULL, *reason = "superseded", *sub;
+	const char *cert = NULL, *key = NULL, *reason = "superseded", *sub, *order_url = NULL;
 	char **names = NULL;
 	size_t n_names = 0;
 	bool each = false;
@@ -439,6 +480,9 @@ int cmd_ca(struct cli *c, int argc, char **argv)
 		case 'd':
 			valid_days = strtol(optarg, NULL, 10);
 			break;
+		case 'u':
+			order_url = optarg;
+			break;
 		case 'C':
 			cert = optarg;
 			break;
@@ -485,9 +529,14 @@ int cmd_ca(struct cli *c, int argc, char **argv)
 			rc = cli_usage("ca", "revoke needs --cert FILE");
 		else
 			rc = ca_revoke(c, ca, cert, key, reason);
+	} else if (strcmp(sub, "order") == 0) {
+		if (!order_url)
+			rc = cli_usage("ca", "order needs --url ORDER-URL");
+		else
+			rc = ca_order(c, ca, order_url);
 	} else {
-		rc =
-		    cli_usage("ca", "unknown subcommand '%s' (list, register, issue, revoke)", sub);
+		rc = cli_usage(
+		    "ca", "unknown subcommand '%s' (list, register, issue, revoke, order)", sub);
 	}
 out:
 	for (size_t i = 0; i < n_names; i++)
