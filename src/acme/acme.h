@@ -7,8 +7,9 @@
  * pool of nonces, and the account; network calls run without any client-wide
  * lock (only registering the account is serialised, as it must be). The account is loaded from the store (its key sealed under the master
  * key as secret "ca-account:NAME") or registered on first use; when the CA says
- * accountDoesNotExist the client registers once more (event "ca.reregister") and
- * repeats the request once.
+ * accountDoesNotExist the client registers once more (event "ca.reregister";
+ * with the config's EAB, else the one kept from `ca register`) and repeats the
+ * request once.
  *
  * Errors: every CA answer that is not a success becomes a struct cd_err:
  *   CD_EGONE  - the order or account URL is gone (404; Pebble says "malformed"),
@@ -100,8 +101,10 @@ const struct acme_ca_config *acme_client_ca(const acme_client_t *c);
 /* Loads the account from the store, or registers it (EAB when configured). */
 int acme_account_ensure(acme_client_t *c, struct cd_err *err);
 /* Registers (or finds, when the key is known to the CA) the account, with EAB
- * kid/hmac file overriding the config when not NULL. *created is true when the
- * CA made a new account. */
+ * kid/hmac file overriding the config when not NULL; an EAB given this way is
+ * kept in the store (kid with the account, HMAC key sealed as "ca-eab:NAME:KID")
+ * for a later re-registration. Without either, the config's EAB, else the kept
+ * one. *created is true when the CA made a new account. */
 int acme_account_register(acme_client_t *c, const char *eab_kid, const char *eab_hmac_file,
 			  bool *created, struct cd_err *err);
 /* The account URL (after ensure) into out. */

@@ -73,6 +73,7 @@ static void list_one(const char *name, void *arg)
 	struct list_arg *a = arg;
 	struct acme_ca_config ca;
 	struct store_ca_account acc;
+	char eab[320] = "";
 	struct cd_err err = { 0 };
 
 	a->n++;
@@ -80,14 +81,19 @@ static void list_one(const char *name, void *arg)
 		printf("%-12s (config error: %s)\n", name, err.msg);
 		return;
 	}
+	memset(&acc, 0, sizeof(acc));
 	if (store_ca_account_get(a->c->st, name, &acc, &err) != 0)
 		snprintf(acc.account_url, sizeof(acc.account_url), "(no account yet)");
+	/* EAB from the config, or kept from `ca register` for a re-registration */
+	if (ca.eab_kid[0])
+		snprintf(eab, sizeof(eab), ", EAB kid %s", ca.eab_kid);
+	else if (acc.eab_kid[0])
+		snprintf(eab, sizeof(eab), ", EAB kid %s (kept from 'ca register')", acc.eab_kid);
 	printf("%-12s %s%s\n  directory %s\n  account   %s\n  account key %s, certificate keys %s, "
 	       "validity %s%s%s%s\n",
-	       name, strcmp(name, a->active) == 0 ? "active" : "known",
-	       ca.eab_kid[0] ? ", EAB" : "", ca.directory, acc.account_url,
-	       acme_key_type_name(ca.account_key_type), acme_key_type_name(ca.key_type),
-	       ca.validity_request ? "request" : "ca_decides",
+	       name, strcmp(name, a->active) == 0 ? "active" : "known", eab, ca.directory,
+	       acc.account_url, acme_key_type_name(ca.account_key_type),
+	       acme_key_type_name(ca.key_type), ca.validity_request ? "request" : "ca_decides",
 	       ca.preferred_chain[0] ? ", preferred chain \"" : "", ca.preferred_chain,
 	       ca.preferred_chain[0] ? "\"" : "");
 }

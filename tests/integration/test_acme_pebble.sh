@@ -206,6 +206,7 @@ check "the right HMAC (padding-free, whitespace around it) registers" $CDE ca re
 check "the HMAC never appears in the store" sh -c "! grep -qF '$key' $E/certdesk.db"
 check "the HMAC key is sealed in the store for a re-registration" test "$(sqlite3 "$E/certdesk.db" "SELECT count(*) FROM secrets WHERE secret_id = 'ca-eab:jprs:kid-1' AND sealed LIKE 'v1.%'")" = 1
 check "the kid is kept with the account" test "$(sqlite3 "$E/certdesk.db" "SELECT eab_kid FROM ca_accounts WHERE ca = 'jprs'")" = kid-1
+check "ca list shows the kept binding" sh -c "$CDE ca list | grep -qF \"EAB kid kid-1 (kept from 'ca register')\""
 pebble_restart eab || exit 1
 cts_add_a eab.example.test 127.0.0.1
 check "after the EAB CA lost its state, issuance re-registers with the kept binding" \
@@ -213,5 +214,15 @@ check "after the EAB CA lost its state, issuance re-registers with the kept bind
 cp "$WORK/.out" "$E/issue.out"
 check "the event says the binding kept from 'ca register' was used" test "$(sqlite3 "$E/certdesk.db" "SELECT count(*) FROM events WHERE kind = 'ca.reregister' AND detail LIKE '%kid kid-1, kept from%'")" = 1
 check "the HMAC is in no output nor event" sh -c "! grep -qF '$key' $E/issue.out && ! sqlite3 $E/certdesk.db 'SELECT detail FROM events' | grep -qF '$key'"
+# the CA forgets the account again and no longer takes the kept binding (the kid
+# now has another HMAC key, as when a CA accepts a kid only once)
+key2=$(python3 -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("="))')
+sed -i "s/$key/$key2/" "$WORK/pebble-eab/pebble.json"
+pebble_restart eab || exit 1
+cts_add_a eab2.example.test 127.0.0.1
+fails "a kept binding the CA refuses: the message says what to do" "get a new one from the CA and run 'certdesk ca register --eab-kid" \
+	$CDE ca issue --out "$E/out" --http-listen "127.0.0.1:$PEBBLE_eab_HTTP_PORT" --name eab2.example.test
+cp "$WORK/.out" "$E/refused.out"
+check "and it names the CA's refusal" grep -q "unauthorized" "$E/refused.out"
 
 done_testing
