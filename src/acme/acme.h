@@ -228,6 +228,10 @@ int acme_http01_server_port(const acme_http01_server_t *s);
 int acme_http01_server_place(void *arg, const char *name, const char *token, const char *ka,
 			     bool remove, struct cd_err *err);
 void acme_http01_server_stop(acme_http01_server_t *s); /* NULL-safe */
+/* A request read so far (len bytes, not NUL-terminated): -1 while the headers
+ * are incomplete, 0 when complete but not GET/HEAD of a challenge token, 1 with
+ * the token (base64url, < tokensz) copied out and *head set for HEAD. Pure. */
+int acme_http01_request_parse(const char *req, size_t len, bool *head, char *token, size_t tokensz);
 
 /* --- reading errors back ------------------------------------------------- */
 

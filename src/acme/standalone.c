@@ -91,31 +91,57 @@ int acme_http01_server_place(void *arg, const char *name, const char *token, con
 	return rc;
 }
 
+static bool b64url_char(char ch)
+{
+	return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+	       ch == '-' || ch == '_';
+}
+
+int acme_http01_request_parse(const char *req, size_t len, bool *head, char *token, size_t tokensz)
+{
+	static const char prefix[] = "/.well-known/acme-challenge/";
+	const char *p, *end = req + len, *sp;
+	bool complete = false;
+	size_t n;
+
+	for (p = req; p < end && !complete; p++)
+		complete = *p == '\n' && ((p + 1 < end && p[1] == '\n') ||
+					  (p + 2 < end && p[1] == '\r' && p[2] == '\n'));
+	if (!complete)
+		return -1;
+	*head = len > 5 && memcmp(req, "HEAD ", 5) == 0;
+	if (!*head && !(len > 4 && memcmp(req, "GET ", 4) == 0))
+		return 0;
+	p = req + (*head ? 5 : 4);
+	if ((size_t)(end - p) < sizeof(prefix) - 1 || memcmp(p, prefix, sizeof(prefix) - 1) != 0)
+		return 0;
+	p += sizeof(prefix) - 1;
+	/* a token is base64url (RFC 8555 §8.3); anything else is not one of ours */
+	for (sp = p; sp < end && b64url_char(*sp); sp++)
+		;
+	n = (size_t)(sp - p);
+	if (n == 0 || n >= tokensz || sp >= end || *sp != ' ')
+		return 0;
+	memcpy(token, p, n);
+	token[n] = '\0';
+	return 1;
+}
+
 /* The answer to a complete request (or to one too long to be one). */
 static void answer(acme_http01_server_t *s, struct http01_conn *c)
 {
-	static const char prefix[] = "/.well-known/acme-challenge/";
-	char body[ACME_TOKEN_MAX + 64] = "";
-	char *sp, *path, *end;
+	char body[ACME_TOKEN_MAX + 64] = "", token[ACME_TOKEN_MAX];
 	bool head = false, found = false;
 	int len;
 
-	c->req[c->n] = '\0';
-	if (strncmp(c->req, "GET ", 4) == 0 || (head = strncmp(c->req, "HEAD ", 5) == 0)) {
-		path = c->req + (head ? 5 : 4);
-		sp = strchr(path, ' ');
-		end = strpbrk(path, "\r\n");
-		if (sp && (!end || sp < end) && strncmp(path, prefix, sizeof(prefix) - 1) == 0) {
-			*sp = '\0';
-			path += sizeof(prefix) - 1;
-			pthread_mutex_lock(&s->lock);
-			for (size_t i = 0; i < s->n_tokens && !found; i++)
-				if (strcmp(s->tokens[i].token, path) == 0) {
-					strcpy(body, s->tokens[i].ka);
-					found = true;
-				}
-			pthread_mutex_unlock(&s->lock);
-		}
+	if (acme_http01_request_parse(c->req, c->n, &head, token, sizeof(token)) == 1) {
+		pthread_mutex_lock(&s->lock);
+		for (size_t i = 0; i < s->n_tokens && !found; i++)
+			if (strcmp(s->tokens[i].token, token) == 0) {
+				strcpy(body, s->tokens[i].ka);
+				found = true;
+			}
+		pthread_mutex_unlock(&s->lock);
 	}
 	if (found)
 		len = snprintf(c->out, sizeof(c->out),
@@ -139,6 +165,9 @@ static void conn_close(struct http01_conn *c)
 /* Reads what is there; answers once the headers are complete. */
 static void conn_read(acme_http01_server_t *s, struct http01_conn *c)
 {
+	char token[ACME_TOKEN_MAX];
+	bool head;
+
 	for (;;) {
 		ssize_t r = read(c->fd, c->req + c->n, sizeof(c->req) - 1 - c->n);
 
@@ -149,9 +178,8 @@ static void conn_read(acme_http01_server_t *s, struct http01_conn *c)
 			return;
 		}
 		c->n += (size_t)r;
-		c->req[c->n] = '\0';
-		if (strstr(c->req, "\r\n\r\n") || strstr(c->req, "\n\n") ||
-		    c->n == sizeof(c->req) - 1) {
+		if (c->n == sizeof(c->req) - 1 ||
+		    acme_http01_request_parse(c->req, c->n, &head, token, sizeof(token)) >= 0) {
 			answer(s, c);
 			return;
 		}

@@ -217,14 +217,75 @@ static void test_bad_listen(void **state)
 	}
 }
 
+struct req_case {
+	const char *name, *req;
+	int want;
+	bool head;
+	const char *token;
+};
+static const struct req_case req_cases[] = {
+	{ "GET of a token (Pebble's VA)",
+	  "GET /.well-known/acme-challenge/abc_DEF-123 HTTP/1.1\r\nHost: a.test\r\n\r\n", 1, false,
+	  "abc_DEF-123" },
+	{ "HEAD", "HEAD /.well-known/acme-challenge/tok HTTP/1.1\r\n\r\n", 1, true, "tok" },
+	{ "bare LF line ends", "GET /.well-known/acme-challenge/tok HTTP/1.0\n\n", 1, false,
+	  "tok" },
+	{ "headers not complete yet", "GET /.well-known/acme-challenge/tok HTTP/1.1\r\nHost: a", -1,
+	  false, NULL },
+	{ "request line only so far", "GET /.well-known/acme-challenge/tok HTTP/1.1\r\n", -1, false,
+	  NULL },
+	{ "POST", "POST /.well-known/acme-challenge/tok HTTP/1.1\r\n\r\n", 0, false, NULL },
+	{ "another path", "GET /index.html HTTP/1.1\r\n\r\n", 0, false, NULL },
+	{ "a dot-dot path", "GET /.well-known/acme-challenge/../x HTTP/1.1\r\n\r\n", 0, false,
+	  NULL },
+	{ "a query string", "GET /.well-known/acme-challenge/tok?x=1 HTTP/1.1\r\n\r\n", 0, false,
+	  NULL },
+	{ "an empty token", "GET /.well-known/acme-challenge/ HTTP/1.1\r\n\r\n", 0, false, NULL },
+	{ "no version", "GET /.well-known/acme-challenge/tok\r\n\r\n", 0, false, NULL },
+	{ "lower-case method", "get /.well-known/acme-challenge/tok HTTP/1.1\r\n\r\n", 0, false,
+	  NULL },
+};
+
+static void test_request(void **state)
+{
+	const struct req_case *c = *state;
+	char token[ACME_TOKEN_MAX] = "";
+	bool head = false;
+	int got = acme_http01_request_parse(c->req, strlen(c->req), &head, token, sizeof(token));
+
+	if (got != c->want || (got == 1 && (head != c->head || strcmp(token, c->token) != 0)))
+		fail_msg("case '%s': %d head %d token '%s'", c->name, got, head, token);
+}
+
+static void test_request_token_too_long(void **state)
+{
+	char token[8], req[128];
+	bool head;
+
+	(void)state;
+	snprintf(req, sizeof(req), "GET /.well-known/acme-challenge/%s HTTP/1.1\r\n\r\n",
+		 "12345678");
+	assert_int_equal(acme_http01_request_parse(req, strlen(req), &head, token, sizeof(token)),
+			 0);
+	snprintf(req, sizeof(req), "GET /.well-known/acme-challenge/%s HTTP/1.1\r\n\r\n",
+		 "1234567");
+	assert_int_equal(acme_http01_request_parse(req, strlen(req), &head, token, sizeof(token)),
+			 1);
+	assert_string_equal(token, "1234567");
+}
+
 int main(void)
 {
-	const struct CMUnitTest t[] = {
-		cmocka_unit_test(test_idle_and_slow_clients_do_not_block),
-		cmocka_unit_test(test_many_at_once),
-		cmocka_unit_test(test_ipv6),
-		cmocka_unit_test(test_bad_listen),
-	};
+	struct CMUnitTest t[N(req_cases) + 5];
+	size_t n = 0;
 
-	return cmocka_run_group_tests_name("acme_http01", t, NULL, NULL);
+	for (size_t i = 0; i < N(req_cases); i++)
+		t[n++] = (struct CMUnitTest){ req_cases[i].name, test_request, NULL, NULL,
+					      (void *)&req_cases[i] };
+	t[n++] = (struct CMUnitTest)cmocka_unit_test(test_request_token_too_long);
+	t[n++] = (struct CMUnitTest)cmocka_unit_test(test_idle_and_slow_clients_do_not_block);
+	t[n++] = (struct CMUnitTest)cmocka_unit_test(test_many_at_once);
+	t[n++] = (struct CMUnitTest)cmocka_unit_test(test_ipv6);
+	t[n++] = (struct CMUnitTest)cmocka_unit_test(test_bad_listen);
+	return _cmocka_run_group_tests("acme_http01", t, n, NULL, NULL);
 }
