@@ -68,6 +68,7 @@ if want certdesk; then
 S=$WORK/cd
 new_store "$S"
 pebble_ca_section b bench >>"$S/certdesk.ini"
+printf 'key_type = p256\n' >>"$S/certdesk.ini" # certificate keys, like the other clients'
 printf '[acme]\npoll_initial_ms = 100\npoll_max_ms = 1000\n' >>"$S/certdesk.ini"
 $CD ca register >/dev/null || exit 1
 for j in 1 32; do

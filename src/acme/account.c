@@ -3,6 +3,12 @@
  * sealed as "ca-account:NAME"), or registered with newAccount (External Account
  * Binding when configured, onlyReturnExisting when the key may be known), and
  * registered once more when the CA lost it (event "ca.reregister").
+ *
+ * EAB comes from `ca register --eab-kid K --eab-hmac-file F` (that run only),
+ * else from [ca NAME] eab_kid/eab_hmac_file, else from the store: an EAB given
+ * on the command line is kept for a later re-registration, the kid in the
+ * ca_accounts row and the HMAC key sealed as secret "ca-eab:NAME:KID". The HMAC
+ * key is never logged nor put in a message.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,6 +71,116 @@ out:
 	return rc;
 }
 
+/* The binding of one registration: the kid and the CA's HMAC key. */
+struct eab {
+	char kid[256];
+	unsigned char mac[256];
+	size_t maclen;
+	bool from_cli;	 /* given to `ca register`: kept in the store */
+	bool from_store; /* the one kept from an earlier `ca register` */
+};
+
+static void eab_wipe(struct eab *e)
+{
+	OPENSSL_cleanse(e->mac, sizeof(e->mac));
+	e->maclen = 0;
+}
+
+static void eab_secret_id(acme_client_t *c, const char *kid, char *out, size_t outsz)
+{
+	snprintf(out, outsz, "ca-eab:%s:%s", c->ca.name, kid);
+}
+
+/* The EAB for a registration (kid "" = none): the command line's, else the
+ * config's, else the one kept in the store (st may be NULL: then none). */
+static int eab_resolve(acme_client_t *c, store_t *st, const char *cli_kid, const char *cli_file,
+		       struct eab *e, struct cd_err *err)
+{
+	struct store_ca_account a;
+	char id[400];
+	unsigned char *pt = NULL;
+	size_t len = 0;
+	int rc;
+
+	memset(e, 0, sizeof(*e));
+	if (cli_kid && cli_kid[0]) {
+		if (strlen(cli_kid) >= sizeof(e->kid) || strpbrk(cli_kid, "\"\\"))
+			return cd_err_set(err, CD_EINVAL, false,
+					  "--eab-kid is too long or has quotes");
+		if (!cli_file || !cli_file[0])
+			return cd_err_set(err, CD_EINVAL, false, "--eab-kid needs --eab-hmac-file");
+		if ((rc = eab_key_read(cli_file, e->mac, sizeof(e->mac), &e->maclen, err)))
+			return rc;
+		strcpy(e->kid, cli_kid);
+		e->from_cli = true;
+		return 0;
+	}
+	if (c->ca.eab_kid[0]) {
+		if (!c->ca.eab_hmac_file[0])
+			return cd_err_set(err, CD_ECONFIG, false,
+					  "[ca %s] eab_kid is set but eab_hmac_file is not",
+					  c->ca.name);
+		if ((rc = eab_key_read(c->ca.eab_hmac_file, e->mac, sizeof(e->mac), &e->maclen,
+				       err)))
+			return rc;
+		strcpy(e->kid, c->ca.eab_kid);
+		return 0;
+	}
+	if (!st)
+		return 0;
+	rc = store_ca_account_get(st, c->ca.name, &a, err);
+	if (rc == -CD_ENOTFOUND || (rc == 0 && !a.eab_kid[0])) {
+		cd_err_clear(err);
+		return 0;
+	}
+	if (rc)
+		return rc;
+	eab_secret_id(c, a.eab_kid, id, sizeof(id));
+	rc = store_secret_unseal(st, c->box, id, &pt, &len, err);
+	if (rc == -CD_ENOTFOUND) { /* a kid from the config, whose file is gone from it */
+		cd_err_clear(err);
+		return 0;
+	}
+	if (rc)
+		return rc;
+	if (len == 0 || len > sizeof(e->mac)) {
+		secretbox_free_plain(pt, len);
+		return cd_err_set(err, CD_ECRYPTO, false, "secret '%s' is not an HMAC key", id);
+	}
+	memcpy(e->mac, pt, len);
+	e->maclen = len;
+	secretbox_free_plain(pt, len);
+	snprintf(e->kid, sizeof(e->kid), "%s", a.eab_kid);
+	e->from_store = true;
+	return 0;
+}
+
+/* Seals the HMAC key of an EAB given on the command line (in the caller's
+ * transaction), replacing an older one for the same kid. */
+static int eab_keep(acme_client_t *c, store_t *st, const struct eab *e, int64_t now,
+		    struct cd_err *err)
+{
+	char id[400], aad[420], *sealed = NULL, *old = NULL;
+	int kid, rc;
+
+	eab_secret_id(c, e->kid, id, sizeof(id));
+	rc = store_secret_get(st, id, &old, &kid, err);
+	free(old);
+	if (rc == -CD_ENOTFOUND) {
+		cd_err_clear(err);
+		return store_secret_seal(st, c->box, id, "ca-eab", e->mac, e->maclen, now, err);
+	}
+	if (rc)
+		return rc;
+	/* the associated data of a sealed secret, as store.h documents it */
+	snprintf(aad, sizeof(aad), "secret:%s", id);
+	if ((rc = secretbox_seal(c->box, aad, e->mac, e->maclen, &sealed, err)))
+		return rc;
+	rc = store_secret_update(st, id, (int)secretbox_active_kid(c->box), sealed, err);
+	free(sealed);
+	return rc;
+}
+
 static int key_from_pem(const unsigned char *pem, size_t len, EVP_PKEY **out, struct cd_err *err)
 {
 	BIO *b = BIO_new_mem_buf(pem, (int)len);
@@ -111,32 +227,22 @@ static int set_key(acme_client_t *c, EVP_PKEY *key, struct cd_err *err)
 	return 0;
 }
 
-/* newAccount; *created from the status (201). url receives the Location. */
-static int new_account(acme_client_t *c, bool only_existing, const char *eab_kid,
-		       const char *eab_file, bool *created, char *url, struct cd_err *err)
+/* newAccount; *created from the status (201). url receives the Location.
+ * e NULL or with kid "" = no External Account Binding. */
+static int new_account(acme_client_t *c, bool only_existing, const struct eab *e, bool *created,
+		       char *url, struct cd_err *err)
 {
 	struct acme_directory d;
 	struct acme_resp r;
-	unsigned char mac[256];
-	size_t maclen = 0;
 	char *eab = NULL, *payload = NULL;
 	size_t n;
 	int rc;
 
 	if ((rc = acme_directory_get(c, &d, err)))
 		return rc;
-	if (!only_existing && eab_kid && eab_kid[0]) {
-		if (!eab_file || !eab_file[0])
-			return cd_err_set(err, CD_ECONFIG, false,
-					  "CA %s: eab_kid is set but eab_hmac_file is not",
-					  c->ca.name);
-		if ((rc = eab_key_read(eab_file, mac, sizeof(mac), &maclen, err)))
-			return rc;
-		rc = acme_eab_jws(eab_kid, mac, maclen, d.new_account, c->jwk, &eab, err);
-		OPENSSL_cleanse(mac, sizeof(mac));
-		if (rc)
-			return rc;
-	}
+	if (!only_existing && e && e->kid[0] &&
+	    (rc = acme_eab_jws(e->kid, e->mac, e->maclen, d.new_account, c->jwk, &eab, err)))
+		return rc;
 	n = 256 + strlen(c->ca.contact) + (eab ? strlen(eab) : 0);
 	if (!(payload = malloc(n))) {
 		free(eab);
@@ -159,6 +265,14 @@ static int new_account(acme_client_t *c, bool only_existing, const char *eab_kid
 		if (strstr(type, "externalAccountRequired"))
 			cd_err_prefix(err, "the CA requires External Account Binding "
 					   "(set eab_kid and eab_hmac_file): ");
+		else if (e && e->from_store && strstr(type, "unauthorized"))
+			cd_err_prefix(err,
+				      "the CA refused the External Account Binding kept from "
+				      "'certdesk ca register' (kid %s; CAs often accept a kid "
+				      "only once): get a new one from the CA and run 'certdesk ca "
+				      "register --eab-kid KID --eab-hmac-file FILE', or set "
+				      "eab_kid and eab_hmac_file in [ca %s]: ",
+				      e->kid, c->ca.name);
 		return rc;
 	}
 	if (acme_location_valid(r.location) != 0) {
@@ -173,7 +287,7 @@ static int new_account(acme_client_t *c, bool only_existing, const char *eab_kid
 }
 
 /* Seals the key when it is new, and writes the ca_accounts row (+ event). */
-static int save_account(acme_client_t *c, store_t *st, const char *eab_kid, bool key_is_new,
+static int save_account(acme_client_t *c, store_t *st, const struct eab *e, bool key_is_new,
 			const char *event_detail, struct cd_err *err)
 {
 	struct store_ca_account a = { 0 };
@@ -186,7 +300,7 @@ static int save_account(acme_client_t *c, store_t *st, const char *eab_kid, bool
 	snprintf(a.directory_url, sizeof(a.directory_url), "%s", c->ca.directory);
 	snprintf(a.account_url, sizeof(a.account_url), "%s", c->account_url);
 	secret_id(c, a.key_secret_id, sizeof(a.key_secret_id));
-	snprintf(a.eab_kid, sizeof(a.eab_kid), "%s", eab_kid ? eab_kid : "");
+	snprintf(a.eab_kid, sizeof(a.eab_kid), "%s", e ? e->kid : "");
 	snprintf(a.contact, sizeof(a.contact), "%s", c->ca.contact);
 	if ((rc = store_begin(st, err)))
 		return rc;
@@ -200,6 +314,8 @@ static int save_account(acme_client_t *c, store_t *st, const char *eab_kid, bool
 		if (rc)
 			goto out;
 	}
+	if (e && e->from_cli && e->kid[0] && (rc = eab_keep(c, st, e, now, err)))
+		goto out;
 	if ((rc = store_ca_account_put(st, &a, now, err)))
 		goto out;
 	if (event_detail && (rc = store_event_add(st,
@@ -250,6 +366,7 @@ int acme_account_register_locked(acme_client_t *c, const char *eab_kid, const ch
 				 bool *created, struct cd_err *err)
 {
 	struct store_ca_account a;
+	struct eab e;
 	store_t *st = NULL;
 	bool found = false, key_is_new = false;
 	char url[ACME_URL_MAX] = "";
@@ -257,16 +374,14 @@ int acme_account_register_locked(acme_client_t *c, const char *eab_kid, const ch
 	int rc;
 
 	*created = false;
-	if (!eab_kid)
-		eab_kid = c->ca.eab_kid;
-	if (!eab_hmac_file)
-		eab_hmac_file = c->ca.eab_hmac_file;
+	memset(&e, 0, sizeof(e));
 	if ((rc = open_store(c, &st, err)))
 		return rc;
-	if (!c->account_key && (rc = load_stored(c, st, &found, &a, err)))
+	if ((!c->account_key && (rc = load_stored(c, st, &found, &a, err))) ||
+	    (rc = eab_resolve(c, st, eab_kid, eab_hmac_file, &e, err)))
 		goto out;
 	if (!c->account_key) {
-		if ((rc = acme_key_generate(c->ca.key_type, &key, err)) ||
+		if ((rc = acme_key_generate(c->ca.account_key_type, &key, err)) ||
 		    (rc = set_key(c, key, err))) {
 			EVP_PKEY_free(key);
 			goto out;
@@ -274,18 +389,18 @@ int acme_account_register_locked(acme_client_t *c, const char *eab_kid, const ch
 		key_is_new = true;
 	} else {
 		/* a known key: perhaps the CA knows it already */
-		rc = new_account(c, true, NULL, NULL, created, url, err);
+		rc = new_account(c, true, NULL, created, url, err);
 		if (rc && rc != -CD_EGONE)
 			goto out;
 		cd_err_clear(err);
 	}
-	if (!url[0] && (rc = new_account(c, false, eab_kid, eab_hmac_file, created, url, err)))
+	if (!url[0] && (rc = new_account(c, false, &e, created, url, err)))
 		goto out;
 	pthread_mutex_lock(&c->lock);
 	strcpy(c->account_url, url);
 	c->account_gen++;
 	pthread_mutex_unlock(&c->lock);
-	rc = save_account(c, st, eab_kid, key_is_new, NULL, err);
+	rc = save_account(c, st, &e, key_is_new, NULL, err);
 	if (rc == -CD_ECONFLICT && key_is_new) {
 		/* another process registered at the same moment and stored its
 		 * account first: every node must use that one (an order belongs to
@@ -306,6 +421,7 @@ int acme_account_register_locked(acme_client_t *c, const char *eab_kid, const ch
 		}
 	}
 out:
+	eab_wipe(&e);
 	store_close(st);
 	if (rc)
 		cd_err_prefix(err, "account registration failed: ");
@@ -353,28 +469,34 @@ out:
 
 int acme_reregister(acme_client_t *c, unsigned seen_gen, struct cd_err *err)
 {
-	char url[ACME_URL_MAX], detail[2 * ACME_URL_MAX + 128];
+	char url[ACME_URL_MAX], detail[2 * ACME_URL_MAX + 400];
+	struct eab e;
 	store_t *st = NULL;
 	bool created = false;
 	int rc = 0;
 
+	memset(&e, 0, sizeof(e));
 	pthread_mutex_lock(&c->account_lock);
 	if (c->account_gen != seen_gen) /* another thread did it meanwhile */
 		goto out;
 	cd_warn("CA %s: the CA does not know account %s: registering again", c->ca.name,
 		c->account_url);
-	if ((rc = new_account(c, false, c->ca.eab_kid, c->ca.eab_hmac_file, &created, url, err)))
+	/* the EAB of the config, or the one kept from `ca register` */
+	if ((rc = open_store(c, &st, err)) || (rc = eab_resolve(c, st, NULL, NULL, &e, err)) ||
+	    (rc = new_account(c, false, &e, &created, url, err)))
 		goto out;
-	snprintf(detail, sizeof(detail), "CA %s lost account %s; new account %s", c->ca.name,
-		 c->account_url, url);
+	snprintf(detail, sizeof(detail), "CA %s lost account %s; new account %s%s%s%s", c->ca.name,
+		 c->account_url, url, e.kid[0] ? " (External Account Binding kid " : "", e.kid,
+		 e.kid[0] ? (e.from_store ? ", kept from 'ca register')" : ", from the config)")
+			  : "");
 	pthread_mutex_lock(&c->lock);
 	strcpy(c->account_url, url);
 	c->account_gen++;
 	pthread_mutex_unlock(&c->lock);
-	if ((rc = open_store(c, &st, err)) == 0)
-		rc = save_account(c, st, c->ca.eab_kid, false, detail, err);
-	store_close(st);
+	rc = save_account(c, st, &e, false, detail, err);
 out:
+	eab_wipe(&e);
+	store_close(st);
 	pthread_mutex_unlock(&c->account_lock);
 	if (rc)
 		cd_err_prefix(err, "re-registration failed: ");

@@ -7,8 +7,9 @@
  * pool of nonces, and the account; network calls run without any client-wide
  * lock (only registering the account is serialised, as it must be). The account is loaded from the store (its key sealed under the master
  * key as secret "ca-account:NAME") or registered on first use; when the CA says
- * accountDoesNotExist the client registers once more (event "ca.reregister") and
- * repeats the request once.
+ * accountDoesNotExist the client registers once more (event "ca.reregister";
+ * with the config's EAB, else the one kept from `ca register`) and repeats the
+ * request once.
  *
  * Errors: every CA answer that is not a success becomes a struct cd_err:
  *   CD_EGONE  - the order or account URL is gone (404; Pebble says "malformed"),
@@ -70,10 +71,11 @@ struct acme_ca_config {
 	char ca_file[4096]; /* "" = the system's trust store */
 	char eab_kid[256];
 	char eab_hmac_file[4096];
-	enum acme_key_type key_type; /* account key and certificate key */
-	char contact[512];	     /* "mailto:..." or "" */
-	bool validity_request;	     /* validity = request: notBefore/notAfter in newOrder */
-	char preferred_chain[256];   /* issuer CN of the chain's top, "" = the default */
+	enum acme_key_type account_key_type; /* account_key_type: the ACME account's key */
+	enum acme_key_type key_type;	     /* key_type (old name cert_key_type): certificates */
+	char contact[512];		     /* "mailto:..." or "" */
+	bool validity_request;	   /* validity = request: notBefore/notAfter in newOrder */
+	char preferred_chain[256]; /* a CN in the wanted chain (acme_chain_match), "" = default */
 };
 
 /* Reads [ca NAME]; -CD_ECONFIG names the section and key that are wrong. */
@@ -99,8 +101,10 @@ const struct acme_ca_config *acme_client_ca(const acme_client_t *c);
 /* Loads the account from the store, or registers it (EAB when configured). */
 int acme_account_ensure(acme_client_t *c, struct cd_err *err);
 /* Registers (or finds, when the key is known to the CA) the account, with EAB
- * kid/hmac file overriding the config when not NULL. *created is true when the
- * CA made a new account. */
+ * kid/hmac file overriding the config when not NULL; an EAB given this way is
+ * kept in the store (kid with the account, HMAC key sealed as "ca-eab:NAME:KID")
+ * for a later re-registration. Without either, the config's EAB, else the kept
+ * one. *created is true when the CA made a new account. */
 int acme_account_register(acme_client_t *c, const char *eab_kid, const char *eab_hmac_file,
 			  bool *created, struct cd_err *err);
 /* The account URL (after ensure) into out. */
@@ -168,8 +172,9 @@ int acme_challenge_respond(acme_client_t *c, const char *url, struct cd_err *err
 /* Sends the CSR; order is updated with the CA's answer. */
 int acme_finalize(acme_client_t *c, struct acme_order *order, const unsigned char *csr_der,
 		  size_t csr_len, struct cd_err *err);
-/* The PEM chain (leaf first); with preferred_chain, the alternate whose top
- * certificate's issuer CN matches it, else the default. *pem is malloc'd. */
+/* The PEM chain (leaf first). With preferred_chain, the chains offered as
+ * "alternate" links are fetched too and chosen by acme_chain_pick; the default
+ * chain when none matches. *pem is malloc'd. */
 int acme_cert_download(acme_client_t *c, const char *url, char **pem, struct cd_err *err);
 /* Revokes a certificate (DER) with an RFC 5280 reason code; signed with
  * cert_key (jwk) when given, else by the account. alreadyRevoked is success. */
@@ -210,6 +215,24 @@ struct acme_issue_request {
 int acme_issue(acme_client_t *c, const struct acme_issue_request *req, char **pem, char *order_url,
 	       size_t order_url_sz, struct cd_err *err);
 
+/* --- the standalone http-01 responder (`certdesk ca issue --http-listen`) -- */
+
+typedef struct acme_http01_server acme_http01_server_t;
+/* Listens on "ADDR:PORT", "[IPV6]:PORT", ":PORT" (every address, IPv6 and
+ * IPv4) or "ADDR" (port 80; port 0 = any free one) and answers
+ * GET /.well-known/acme-challenge/TOKEN from its own thread, many connections
+ * at once; a connection that has not sent its request within 10 s is closed. */
+int acme_http01_server_start(const char *listen_at, acme_http01_server_t **out, struct cd_err *err);
+int acme_http01_server_port(const acme_http01_server_t *s);
+/* An acme_http01_fn: arg is the server. */
+int acme_http01_server_place(void *arg, const char *name, const char *token, const char *ka,
+			     bool remove, struct cd_err *err);
+void acme_http01_server_stop(acme_http01_server_t *s); /* NULL-safe */
+/* A request read so far (len bytes, not NUL-terminated): -1 while the headers
+ * are incomplete, 0 when complete but not GET/HEAD of a challenge token, 1 with
+ * the token (base64url, < tokensz) copied out and *head set for HEAD. Pure. */
+int acme_http01_request_parse(const char *req, size_t len, bool *head, char *token, size_t tokensz);
+
 /* --- reading errors back ------------------------------------------------- */
 
 /* The ACME problem type in err ("urn:ietf:params:acme:error:rateLimited"), or "". */
@@ -232,6 +255,16 @@ int acme_location_valid(const char *value);
 int acme_order_parse(const char *json, size_t len, struct acme_order *out, struct cd_err *err);
 int acme_authz_parse(const char *json, size_t len, struct acme_authz *out, struct cd_err *err);
 int acme_problem_parse(const char *json, size_t len, struct acme_problem *out);
+
+/* How a PEM chain (leaf first) matches a preferred_chain name, exactly and
+ * case-sensitively: 2 when the topmost certificate's issuer CN is the name (the
+ * rule of certbot and lego: the chain that leads to that root), 1 when any
+ * certificate's issuer CN, or a CA certificate's subject CN, is the name (older
+ * certbot; a cross-signed intermediate), 0 otherwise. */
+int acme_chain_match(const char *pem, const char *name);
+/* Among n chains (index 0 = the CA's default): the first that matches with 2,
+ * else the first that matches with 1, else 0. */
+size_t acme_chain_pick(const char *const *pems, size_t n, const char *name);
 
 /* base64url without padding; decoding accepts padding and refuses anything else. */
 int acme_b64url_encode(const unsigned char *in, size_t len, char *out, size_t outsz);

@@ -37,7 +37,7 @@ static int copy_setting(const cd_config_t *cfg, const char *sec, const char *key
 int acme_ca_config_load(const cd_config_t *cfg, const char *name, struct acme_ca_config *out,
 			struct cd_err *err)
 {
-	char sec[96], kt[32], validity[32];
+	char sec[96], kt[32], akt[32], validity[32];
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -52,6 +52,7 @@ int acme_ca_config_load(const cd_config_t *cfg, const char *name, struct acme_ca
 	    (rc = copy_setting(cfg, sec, "preferred_chain", out->preferred_chain,
 			       sizeof(out->preferred_chain), err)) ||
 	    (rc = copy_setting(cfg, sec, "key_type", kt, sizeof(kt), err)) ||
+	    (rc = copy_setting(cfg, sec, "account_key_type", akt, sizeof(akt), err)) ||
 	    (rc = copy_setting(cfg, sec, "validity", validity, sizeof(validity), err)))
 		return rc;
 	if (!out->directory[0])
@@ -64,8 +65,14 @@ int acme_ca_config_load(const cd_config_t *cfg, const char *name, struct acme_ca
 	if (strpbrk(out->contact, "\"\\") || strpbrk(out->eab_kid, "\"\\"))
 		return cd_err_set(err, CD_ECONFIG, false, "[ca %s] contact/eab_kid has quotes",
 				  name);
+	/* key_type falls back to its old name cert_key_type (util/config.c) */
 	if (acme_key_type_parse(kt, &out->key_type, err) != 0) {
-		cd_err_prefix(err, "[ca %s] key_type: ", name);
+		cd_err_prefix(err, "[ca %s] key_type (certificate keys): ", name);
+		err->code = CD_ECONFIG;
+		return -CD_ECONFIG;
+	}
+	if (acme_key_type_parse(akt, &out->account_key_type, err) != 0) {
+		cd_err_prefix(err, "[ca %s] account_key_type: ", name);
 		err->code = CD_ECONFIG;
 		return -CD_ECONFIG;
 	}

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/sha.h>
 #include <openssl/x509.h>
@@ -244,22 +245,56 @@ int acme_authz_wait(acme_client_t *c, struct acme_authz *a, struct cd_err *err)
 
 /* --- certificate download ------------------------------------------------ */
 
-/* The issuer CN of the last certificate of a PEM chain into out ("" if none). */
-static void top_issuer_cn(const char *pem, char *out, size_t outsz)
+/* A certificate's subject or issuer CN is the preferred name. */
+static bool cn_is(const X509_NAME *n, const char *want)
 {
-	BIO *b = BIO_new_mem_buf(pem, -1);
-	X509 *x, *last = NULL;
+	char cn[256];
 
-	out[0] = '\0';
-	while (b && (x = PEM_read_bio_X509(b, NULL, NULL, NULL))) {
-		X509_free(last);
-		last = x;
+	return n &&
+	       X509_NAME_get_text_by_NID((X509_NAME *)n, NID_commonName, cn, (int)sizeof(cn)) > 0 &&
+	       strcmp(cn, want) == 0;
+}
+
+int acme_chain_match(const char *pem, const char *name)
+{
+	BIO *b;
+	X509 *x, *top = NULL;
+	bool any = false;
+	int i = 0, m = 0;
+
+	if (!pem || !name || !name[0] || !(b = BIO_new_mem_buf(pem, -1)))
+		return 0;
+	for (; (x = PEM_read_bio_X509(b, NULL, NULL, NULL)); i++) {
+		/* the leaf's subject is a domain name, never a CA's */
+		if (cn_is(X509_get_issuer_name(x), name) ||
+		    (i > 0 && cn_is(X509_get_subject_name(x), name)))
+			any = true;
+		X509_free(top);
+		top = x;
 	}
-	if (last)
-		X509_NAME_get_text_by_NID(X509_get_issuer_name(last), NID_commonName, out,
-					  (int)outsz);
-	X509_free(last);
+	ERR_clear_error(); /* the end of the PEM text */
+	if (top && cn_is(X509_get_issuer_name(top), name))
+		m = 2;
+	else if (any)
+		m = 1;
+	X509_free(top);
 	BIO_free(b);
+	return m;
+}
+
+size_t acme_chain_pick(const char *const *pems, size_t n, const char *name)
+{
+	size_t any = n;
+
+	for (size_t i = 0; i < n; i++) {
+		int m = acme_chain_match(pems[i], name);
+
+		if (m == 2)
+			return i;
+		if (m == 1 && any == n)
+			any = i;
+	}
+	return any < n ? any : 0;
 }
 
 static int fetch_pem(acme_client_t *c, const char *url, struct acme_resp *r, struct cd_err *err)
@@ -292,40 +327,51 @@ static void add_alt(const char *url, void *arg)
 
 int acme_cert_download(acme_client_t *c, const char *url, char **pem, struct cd_err *err)
 {
-	struct acme_resp r, alt;
+	struct acme_resp *r = NULL;
 	struct alt_list *alts = NULL;
-	char cn[256];
+	const char *pems[ACME_MAX_LINKS + 1];
+	size_t n = 0, pick = 0;
 	int rc;
 
 	*pem = NULL;
-	if ((rc = ensure(c, err)) || (rc = fetch_pem(c, url, &r, err)))
+	if ((rc = ensure(c, err)))
 		return rc;
-	if (c->ca.preferred_chain[0]) {
-		top_issuer_cn(r.body, cn, sizeof(cn));
-		if (strcmp(cn, c->ca.preferred_chain) != 0 && (alts = calloc(1, sizeof(*alts)))) {
-			for (int i = 0; i < r.n_links; i++)
-				acme_link_parse(r.links[i], "alternate", add_alt, alts);
-			for (int i = 0; i < alts->n; i++) {
-				if (fetch_pem(c, alts->urls[i], &alt, err) != 0) {
-					cd_warn("%s", err->msg);
-					continue;
-				}
-				top_issuer_cn(alt.body, cn, sizeof(cn));
-				if (strcmp(cn, c->ca.preferred_chain) == 0) {
-					acme_resp_free(&r);
-					r = alt;
-					break;
-				}
-				acme_resp_free(&alt);
-			}
-			free(alts);
-			cd_err_clear(err);
-		}
+	if (!(r = calloc(ACME_MAX_LINKS + 1, sizeof(*r))) || !(alts = calloc(1, sizeof(*alts)))) {
+		rc = cd_err_set(err, CD_ENOMEM, false, "out of memory");
+		goto out;
 	}
-	*pem = r.body; /* the caller owns it now */
-	r.body = NULL;
-	acme_resp_free(&r);
-	return 0;
+	if ((rc = fetch_pem(c, url, &r[0], err)))
+		goto out;
+	pems[n++] = r[0].body;
+	/* RFC 8555 §7.4.2: the other chains are "alternate" links of the
+	 * certificate URL; fetched only when the default is not the one wanted */
+	if (c->ca.preferred_chain[0] && acme_chain_match(r[0].body, c->ca.preferred_chain) != 2) {
+		for (int i = 0; i < r[0].n_links; i++)
+			acme_link_parse(r[0].links[i], "alternate", add_alt, alts);
+		for (int i = 0; i < alts->n; i++) {
+			if (fetch_pem(c, alts->urls[i], &r[n], err) != 0) {
+				cd_warn("%s", err->msg); /* the default chain still serves */
+				cd_err_clear(err);
+				continue;
+			}
+			pems[n] = r[n].body;
+			if (acme_chain_match(pems[n++], c->ca.preferred_chain) == 2)
+				break;
+		}
+		pick = acme_chain_pick(pems, n, c->ca.preferred_chain);
+		if (acme_chain_match(pems[pick], c->ca.preferred_chain) == 0)
+			cd_info("CA %s: no chain matches preferred_chain \"%s\" (%zu offered): "
+				"the default chain is used",
+				c->ca.name, c->ca.preferred_chain, n);
+	}
+	*pem = r[pick].body; /* the caller owns it now */
+	r[pick].body = NULL;
+out:
+	for (size_t i = 0; r && i <= ACME_MAX_LINKS; i++)
+		acme_resp_free(&r[i]);
+	free(r);
+	free(alts);
+	return rc;
 }
 
 /* --- revocation ---------------------------------------------------------- */

@@ -3,17 +3,12 @@
  * debugging: list them, register the account, issue a certificate with
  * http-01 served by certdesk itself (standalone), and revoke a certificate.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <stdatomic.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,8 +20,6 @@
 #include "util/fileio.h"
 #include "util/log.h"
 #include "util/secretbox.h"
-
-#define MAX_TOKENS 4096
 
 /* --- the store URL the client opens itself (same rule as cli_store) ------ */
 
@@ -80,6 +73,7 @@ static void list_one(const char *name, void *arg)
 	struct list_arg *a = arg;
 	struct acme_ca_config ca;
 	struct store_ca_account acc;
+	char eab[320] = "";
 	struct cd_err err = { 0 };
 
 	a->n++;
@@ -87,12 +81,19 @@ static void list_one(const char *name, void *arg)
 		printf("%-12s (config error: %s)\n", name, err.msg);
 		return;
 	}
+	memset(&acc, 0, sizeof(acc));
 	if (store_ca_account_get(a->c->st, name, &acc, &err) != 0)
 		snprintf(acc.account_url, sizeof(acc.account_url), "(no account yet)");
-	printf("%-12s %s%s\n  directory %s\n  account   %s\n  key %s, validity %s%s%s%s\n", name,
-	       strcmp(name, a->active) == 0 ? "active" : "known", ca.eab_kid[0] ? ", EAB" : "",
-	       ca.directory, acc.account_url, acme_key_type_name(ca.key_type),
-	       ca.validity_request ? "request" : "ca_decides",
+	/* EAB from the config, or kept from `ca register` for a re-registration */
+	if (ca.eab_kid[0])
+		snprintf(eab, sizeof(eab), ", EAB kid %s", ca.eab_kid);
+	else if (acc.eab_kid[0])
+		snprintf(eab, sizeof(eab), ", EAB kid %s (kept from 'ca register')", acc.eab_kid);
+	printf("%-12s %s%s\n  directory %s\n  account   %s\n  account key %s, certificate keys %s, "
+	       "validity %s%s%s%s\n",
+	       name, strcmp(name, a->active) == 0 ? "active" : "known", eab, ca.directory,
+	       acc.account_url, acme_key_type_name(ca.account_key_type),
+	       acme_key_type_name(ca.key_type), ca.validity_request ? "request" : "ca_decides",
 	       ca.preferred_chain[0] ? ", preferred chain \"" : "", ca.preferred_chain,
 	       ca.preferred_chain[0] ? "\"" : "");
 }
@@ -135,166 +136,6 @@ static int ca_register(struct cli *c, const char *ca, const char *kid, const cha
 	return 0;
 }
 
-/* --- the standalone http-01 server ----------------------------------------- */
-
-struct token {
-	char token[ACME_TOKEN_MAX];
-	char ka[ACME_TOKEN_MAX + 64];
-};
-
-struct http01 {
-	int fd;
-	pthread_t thread;
-	pthread_mutex_t lock;
-	struct token *tokens;
-	size_t n;
-	atomic_int stop; /* set by the main thread, read by the server thread */
-};
-
-static int http01_place(void *arg, const char *name, const char *token, const char *ka, bool remove,
-			struct cd_err *err)
-{
-	struct http01 *h = arg;
-	int rc = 0;
-
-	(void)name;
-	pthread_mutex_lock(&h->lock);
-	if (remove) {
-		for (size_t i = 0; i < h->n; i++)
-			if (strcmp(h->tokens[i].token, token) == 0) {
-				h->tokens[i] = h->tokens[--h->n];
-				break;
-			}
-	} else if (h->n >= MAX_TOKENS) {
-		rc = cd_err_set(err, CD_ELIMIT, false, "too many pending http-01 tokens");
-	} else {
-		snprintf(h->tokens[h->n].token, sizeof(h->tokens[0].token), "%s", token);
-		snprintf(h->tokens[h->n].ka, sizeof(h->tokens[0].ka), "%s", ka);
-		h->n++;
-	}
-	pthread_mutex_unlock(&h->lock);
-	return rc;
-}
-
-static void http01_serve_one(struct http01 *h, int fd)
-{
-	static const char prefix[] = "GET /.well-known/acme-challenge/";
-	char req[4096], body[ACME_TOKEN_MAX + 64], out[512 + sizeof(body)];
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-	size_t n = 0;
-	bool found = false;
-	int len;
-
-	/* read up to the end of the request line; 5 s at most */
-	while (n < sizeof(req) - 1 && !memchr(req, '\n', n) && poll(&p, 1, 5000) == 1) {
-		ssize_t r = read(fd, req + n, sizeof(req) - 1 - n);
-
-		if (r <= 0)
-			break;
-		n += (size_t)r;
-	}
-	req[n] = '\0';
-	if (strncmp(req, prefix, sizeof(prefix) - 1) == 0) {
-		char *tok = req + sizeof(prefix) - 1, *sp = strchr(tok, ' ');
-
-		if (sp) {
-			*sp = '\0';
-			pthread_mutex_lock(&h->lock);
-			for (size_t i = 0; i < h->n; i++)
-				if (strcmp(h->tokens[i].token, tok) == 0) {
-					snprintf(body, sizeof(body), "%s", h->tokens[i].ka);
-					found = true;
-				}
-			pthread_mutex_unlock(&h->lock);
-		}
-	}
-	if (found)
-		len = snprintf(out, sizeof(out),
-			       "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
-			       "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
-			       strlen(body), body);
-	else
-		len = snprintf(
-		    out, sizeof(out),
-		    "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-	if (write(fd, out, (size_t)len) < 0)
-		cd_debug("http-01: write failed");
-}
-
-static void *http01_loop(void *arg)
-{
-	struct http01 *h = arg;
-
-	while (!atomic_load(&h->stop)) {
-		struct pollfd p = { .fd = h->fd, .events = POLLIN };
-		int fd;
-
-		if (poll(&p, 1, 200) != 1)
-			continue;
-		fd = accept(h->fd, NULL, NULL);
-		if (fd < 0)
-			continue;
-		http01_serve_one(h, fd);
-		close(fd);
-	}
-	return NULL;
-}
-
-static int http01_start(struct http01 *h, const char *listen_at, struct cd_err *err)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	char host[64];
-	const char *colon = strrchr(listen_at, ':');
-	long port;
-	int one = 1;
-
-	memset(h, 0, sizeof(*h));
-	h->fd = -1;
-	if (colon) {
-		snprintf(host, sizeof(host), "%.*s", (int)(colon - listen_at), listen_at);
-		port = strtol(colon + 1, NULL, 10);
-	} else {
-		snprintf(host, sizeof(host), "%s", listen_at);
-		port = 80;
-	}
-	if (port <= 0 || port > 65535 ||
-	    inet_pton(AF_INET, host[0] ? host : "0.0.0.0", &sa.sin_addr) != 1)
-		return cd_err_set(err, CD_EINVAL, false, "--http-listen '%s' is not ADDR:PORT",
-				  listen_at);
-	sa.sin_port = htons((uint16_t)port);
-	if (!(h->tokens = calloc(MAX_TOKENS, sizeof(*h->tokens))))
-		return cd_err_set(err, CD_ENOMEM, false, "out of memory");
-	h->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (h->fd < 0 || setsockopt(h->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-	    bind(h->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(h->fd, 128) != 0) {
-		int e = errno;
-
-		if (h->fd >= 0)
-			close(h->fd);
-		free(h->tokens);
-		return cd_err_set(err, CD_EIO, false, "cannot listen on %s for http-01: %s",
-				  listen_at, strerror(e));
-	}
-	pthread_mutex_init(&h->lock, NULL);
-	if (pthread_create(&h->thread, NULL, http01_loop, h) != 0) {
-		close(h->fd);
-		free(h->tokens);
-		return cd_err_set(err, CD_EINTERNAL, false, "cannot start the http-01 thread");
-	}
-	return 0;
-}
-
-static void http01_stop(struct http01 *h)
-{
-	if (h->fd < 0)
-		return;
-	atomic_store(&h->stop, 1);
-	pthread_join(h->thread, NULL);
-	close(h->fd);
-	pthread_mutex_destroy(&h->lock);
-	free(h->tokens);
-}
-
 /* --- ca issue ------------------------------------------------------------ */
 
 struct job {
@@ -304,7 +145,7 @@ struct job {
 
 struct issue_ctx {
 	acme_client_t *cl;
-	struct http01 *h;
+	acme_http01_server_t *h;
 	const char *out_dir;
 	int64_t not_after;
 	struct job *jobs;
@@ -359,15 +200,16 @@ static void *issue_worker(void *arg)
 			req.n_names = j->n_names;
 			req.key = key;
 			req.not_after = x->not_after;
-			req.http01 = x->h ? http01_place : NULL;
+			req.http01 = x->h ? acme_http01_server_place : NULL;
 			req.http01_arg = x->h;
 			rc = acme_issue(x->cl, &req, &pem, url, sizeof(url), &err);
 		}
 		if (rc == 0)
 			rc = write_outputs(x->out_dir, j->names[0], key, pem, &err);
 		if (rc == 0) {
-			printf("issued %s (%zu name%s): %s/%s/fullchain.pem\n", j->names[0],
-			       j->n_names, j->n_names == 1 ? "" : "s", x->out_dir, j->names[0]);
+			printf("issued %s (%zu name%s): %s/%s/fullchain.pem, order %s\n",
+			       j->names[0], j->n_names, j->n_names == 1 ? "" : "s", x->out_dir,
+			       j->names[0], url);
 		} else {
 			fprintf(stderr, "certdesk: %s: %s\n", j->names[0], err.msg);
 			pthread_mutex_lock(&x->lock);
@@ -415,9 +257,7 @@ static int ca_issue(struct cli *c, const char *ca, char **names, size_t n_names,
 {
 	struct cd_err err = { 0 };
 	struct issue_ctx x = { 0 };
-	struct http01 h;
 	pthread_t *th = NULL;
-	bool serving = false;
 	int rc;
 
 	if (mkdir(out, 0700) != 0 && errno != EEXIST) {
@@ -426,12 +266,8 @@ static int ca_issue(struct cli *c, const char *ca, char **names, size_t n_names,
 	}
 	if ((rc = open_client(c, ca, &x.cl, &err)) || (rc = acme_account_ensure(x.cl, &err)))
 		goto out;
-	if (listen_at) {
-		if ((rc = http01_start(&h, listen_at, &err)))
-			goto out;
-		serving = true;
-		x.h = &h;
-	}
+	if (listen_at && (rc = acme_http01_server_start(listen_at, &x.h, &err)))
+		goto out;
 	x.out_dir = out;
 	x.not_after = valid_days > 0 ? c->now + valid_days * 86400 : 0;
 	x.n_jobs = each ? n_names : 1;
@@ -452,8 +288,7 @@ static int ca_issue(struct cli *c, const char *ca, char **names, size_t n_names,
 	pthread_mutex_destroy(&x.lock);
 	rc = 0;
 out:
-	if (serving)
-		http01_stop(&h);
+	acme_http01_server_stop(x.h);
 	free(th);
 	free(x.jobs);
 	acme_client_free(x.cl);
@@ -465,6 +300,42 @@ out:
 		return 1;
 	}
 	return 0;
+}
+
+/* --- ca order ------------------------------------------------------------- */
+
+/* Exit status 3: the CA no longer knows the order (a new one must be made). */
+#define EXIT_GONE 3
+
+static int ca_order(struct cli *c, const char *ca, const char *url)
+{
+	struct cd_err err = { 0 };
+	struct acme_order o = { 0 };
+	acme_client_t *cl = NULL;
+	int rc;
+
+	if ((rc = open_client(c, ca, &cl, &err)) == 0)
+		rc = acme_order_get(cl, url, &o, &err);
+	if (rc == -CD_EGONE) {
+		fprintf(stderr,
+			"certdesk: order %s is gone: CA %s does not know it any more; start a new "
+			"order (%s)\n",
+			url, acme_client_ca(cl)->name, err.msg);
+		rc = EXIT_GONE;
+	} else if (rc) {
+		rc = cli_fail(&err);
+	} else {
+		printf("order %s\n  status %s\n", o.url, acme_status_name(o.status));
+		for (size_t i = 0; i < o.n_authz; i++)
+			printf("  authorization %s\n", o.authz[i]);
+		if (o.certificate[0])
+			printf("  certificate %s\n", o.certificate);
+		if (o.error.type[0])
+			printf("  error [%s] %s\n", o.error.type, o.error.detail);
+	}
+	acme_order_free(&o);
+	acme_client_free(cl);
+	return rc;
 }
 
 /* --- ca revoke ----------------------------------------------------------- */
@@ -524,16 +395,21 @@ static void usage(FILE *f)
 		"usage: certdesk ca list\n"
 		"       certdesk ca register [--ca NAME] [--eab-kid KID --eab-hmac-file FILE]\n"
 		"       certdesk ca issue [--ca NAME] --name A [--name B ...] [--names-file F]\n"
-		"                         --out DIR [--http-listen ADDR:PORT] [--each] [--jobs N]\n"
+		"                         --out DIR [--http-listen ADDR:PORT|[IPV6]:PORT|:PORT]\n"
+		"                         [--each] [--jobs N]\n"
 		"                         [--valid-days N]\n"
-		"       certdesk ca revoke [--ca NAME] --cert FILE [--key FILE] [--reason R]\n\n"
+		"       certdesk ca revoke [--ca NAME] --cert FILE [--key FILE] [--reason R]\n"
+		"       certdesk ca order [--ca NAME] --url ORDER-URL\n\n"
 		"The ACME CAs of the config ([ca NAME]; [acme] active_ca is used when --ca is\n"
-		"not given). 'issue' serves http-01 itself on --http-listen (default port 80)\n"
+		"not given). 'issue' serves http-01 itself on --http-listen (default :80, every\n"
+		"address, IPv6 and IPv4; many validation requests at once)\n"
 		"and writes DIR/<first name>/{fullchain.pem,privkey.pem}; --each issues one\n"
 		"certificate per name, --jobs N runs N issuances at once; --valid-days asks for\n"
 		"notAfter = now + N days when the CA's validity is 'request'. 'revoke' signs with\n"
 		"the certificate's own key when --key is given, else with the account; reasons:\n"
-		"unspecified, keyCompromise, superseded (default), cessationOfOperation, ...\n");
+		"unspecified, keyCompromise, superseded (default), cessationOfOperation, ...\n"
+		"'order' shows an order at the CA (the URL 'issue' prints); exit status 3 when\n"
+		"the CA no longer knows it (gone: a new order is needed), 2 for bad input.\n");
 }
 
 int cmd_ca(struct cli *c, int argc, char **argv)
@@ -552,11 +428,12 @@ int cmd_ca(struct cli *c, int argc, char **argv)
 		{ "key", required_argument, NULL, 'K' },
 		{ "reason", required_argument, NULL, 'r' },
 		{ "valid-days", required_argument, NULL, 'd' },
+		{ "url", required_argument, NULL, 'u' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *ca = NULL, *kid = NULL, *hmac = NULL, *out = NULL, *listen_at = NULL;
-	const char *cert = NULL, *key = NULL, *reason = "superseded", *sub;
+	const char *cert = NULL, *key = NULL, *reason = "superseded", *sub, *order_url = NULL;
 	char **names = NULL;
 	size_t n_names = 0;
 	bool each = false;
@@ -609,6 +486,9 @@ int cmd_ca(struct cli *c, int argc, char **argv)
 		case 'd':
 			valid_days = strtol(optarg, NULL, 10);
 			break;
+		case 'u':
+			order_url = optarg;
+			break;
 		case 'C':
 			cert = optarg;
 			break;
@@ -655,9 +535,14 @@ int cmd_ca(struct cli *c, int argc, char **argv)
 			rc = cli_usage("ca", "revoke needs --cert FILE");
 		else
 			rc = ca_revoke(c, ca, cert, key, reason);
+	} else if (strcmp(sub, "order") == 0) {
+		if (!order_url)
+			rc = cli_usage("ca", "order needs --url ORDER-URL");
+		else
+			rc = ca_order(c, ca, order_url);
 	} else {
-		rc =
-		    cli_usage("ca", "unknown subcommand '%s' (list, register, issue, revoke)", sub);
+		rc = cli_usage(
+		    "ca", "unknown subcommand '%s' (list, register, issue, revoke, order)", sub);
 	}
 out:
 	for (size_t i = 0; i < n_names; i++)

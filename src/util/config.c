@@ -49,7 +49,8 @@ static const struct setting registry[] = {
 	{ "ca *", "ca_file", "", T_PATH },
 	{ "ca *", "eab_kid", "", T_STR },
 	{ "ca *", "eab_hmac_file", "", T_PATH },
-	{ "ca *", "key_type", "p256", T_STR },
+	{ "ca *", "account_key_type", "p256", T_STR }, /* the ACME account's key */
+	{ "ca *", "key_type", "rsa2048", T_STR },      /* certificate keys */
 	{ "ca *", "contact", "", T_STR },
 	{ "ca *", "validity", "ca_decides", T_STR },
 	{ "ca *", "preferred_chain", "", T_STR },
@@ -145,7 +146,7 @@ static const struct setting registry[] = {
 	{ "worker", "revoke_max_retries", "6", T_INT },
 	{ "worker", "mail", "yes", T_BOOL },
 	{ "worker", "in_serve", "yes", T_BOOL },
-	{ "ca *", "cert_key_type", "rsa2048", T_STR },
+	{ "ca *", "cert_key_type", NULL, T_STR }, /* deprecated: key_type (renamed[] below) */
 	{ "ca *", "caa_identity", "", T_STR },
 	{ "ca *", "roots", "", T_PATH },
 	{ "ca *", "issuer_dn", "", T_STR },
@@ -155,6 +156,14 @@ static const struct setting registry[] = {
 	{ "bulk", "server_orders_per_hour", "0", T_INT },
 	{ "bulk", "report_window_s", "3600", T_INT },
 	{ "campaign", "mail_rate_per_second", "0", T_INT }, /* 0 = [mail] rate_per_second */
+};
+
+/* Old names still accepted: the new setting reads the old one when only the old
+ * one is in the file, and `certdesk doctor` says it is deprecated. */
+static const struct renamed {
+	const char *old_key, *new_key; /* both registered in the same section */
+} renamed[] = {
+	{ "cert_key_type", "key_type" },
 };
 
 struct entry {
@@ -301,15 +310,29 @@ const char *cd_config_dir(const cd_config_t *cfg)
 	return cfg->dir;
 }
 
-const char *cd_config_get(const cd_config_t *cfg, const char *section, const char *key)
+static const char *file_value(const cd_config_t *cfg, const char *section, const char *key)
 {
-	const struct setting *s;
-
 	/* the last assignment in the file wins, as in most INI readers */
 	for (size_t i = cfg->n; i-- > 0;)
 		if (strcmp(cfg->entries[i].section, section) == 0 &&
 		    strcmp(cfg->entries[i].key, key) == 0)
 			return cfg->entries[i].value;
+	return NULL;
+}
+
+const char *cd_config_get(const cd_config_t *cfg, const char *section, const char *key)
+{
+	const struct setting *s;
+	const char *v = file_value(cfg, section, key);
+
+	if (v)
+		return v;
+	/* an old name of this setting, still accepted (doctor says it is deprecated) */
+	for (size_t i = 0; i < sizeof(renamed) / sizeof(renamed[0]); i++)
+		if (strcmp(renamed[i].new_key, key) == 0 &&
+		    (v = file_value(cfg, section, renamed[i].old_key)) &&
+		    find_setting(section, renamed[i].old_key))
+			return v;
 	s = find_setting(section, key);
 	return s ? s->def : NULL;
 }
@@ -389,6 +412,14 @@ void cd_config_each_named(const cd_config_t *cfg, const char *kind,
 	}
 }
 
+static const char *renamed_to(const char *old_key)
+{
+	for (size_t i = 0; i < sizeof(renamed) / sizeof(renamed[0]); i++)
+		if (strcmp(renamed[i].old_key, old_key) == 0)
+			return renamed[i].new_key;
+	return NULL;
+}
+
 int cd_config_check(const cd_config_t *cfg, void (*fn)(const char *problem, void *arg), void *arg)
 {
 	char msg[512];
@@ -397,6 +428,7 @@ int cd_config_check(const cd_config_t *cfg, void (*fn)(const char *problem, void
 	for (size_t i = 0; i < cfg->n; i++) {
 		const struct entry *e = &cfg->entries[i];
 		const struct setting *s = find_setting(e->section, e->key);
+		const char *new_key;
 		long l;
 		bool b;
 
@@ -407,6 +439,12 @@ int cd_config_check(const cd_config_t *cfg, void (*fn)(const char *problem, void
 			else
 				snprintf(msg, sizeof(msg), "%s: unknown section [%s]", cfg->path,
 					 e->section);
+		} else if ((new_key = renamed_to(e->key))) {
+			snprintf(msg, sizeof(msg),
+				 file_value(cfg, e->section, new_key)
+				     ? "%s: [%s] %s is deprecated and ignored: %s is set"
+				     : "%s: [%s] %s is deprecated: rename it to %s (same meaning)",
+				 cfg->path, e->section, e->key, new_key);
 		} else if (s->type == T_INT && !parse_long(e->value, &l)) {
 			snprintf(msg, sizeof(msg), "%s: [%s] %s = '%s' is not a whole number",
 				 cfg->path, e->section, e->key, e->value);

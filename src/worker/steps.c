@@ -219,7 +219,7 @@ static int cert_key_type(struct worker_pool *p, const char *ca, enum acme_key_ty
 	const char *v;
 
 	textf(section, sizeof(section), "ca %s", ca);
-	v = cd_config_get(p->cfg, section, "cert_key_type");
+	v = cd_config_get(p->cfg, section, "key_type");
 	return acme_key_type_parse(v && *v ? v : "rsa2048", out, err);
 }
 

@@ -43,7 +43,8 @@ static const struct cfg_case cfg_cases[] = {
 	{ "a minimal CA", "[ca p]\ndirectory = https://ca.test/dir\n", "p", 1, NULL },
 	{ "every key",
 	  "[ca j]\ndirectory = https://ca.test/dir\nca_file = ca.pem\neab_kid = k1\n"
-	  "eab_hmac_file = hmac\nkey_type = rsa3072\ncontact = mailto:ops@example.test\n"
+	  "eab_hmac_file = hmac\nkey_type = rsa3072\naccount_key_type = p384\n"
+	  "contact = mailto:ops@example.test\n"
 	  "validity = request\npreferred_chain = Root X2\n",
 	  "j", 1, NULL },
 	{ "no section", "[ca p]\ndirectory = https://ca.test/dir\n", "q", 0,
@@ -52,7 +53,17 @@ static const struct cfg_case cfg_cases[] = {
 	{ "bad validity", "[ca p]\ndirectory = https://ca.test/dir\nvalidity = maybe\n", "p", 0,
 	  "validity" },
 	{ "bad key type", "[ca p]\ndirectory = https://ca.test/dir\nkey_type = dsa\n", "p", 0,
-	  "key_type" },
+	  "key_type (certificate keys)" },
+	{ "bad account key type",
+	  "[ca p]\ndirectory = https://ca.test/dir\naccount_key_type = rsa1024\n", "p", 0,
+	  "account_key_type" },
+	{ "the old name cert_key_type still sets certificate keys",
+	  "[ca old]\ndirectory = https://ca.test/dir\ncert_key_type = p384\n", "old", 1, NULL },
+	{ "key_type wins over the old name",
+	  "[ca both]\ndirectory = https://ca.test/dir\ncert_key_type = p384\nkey_type = p256\n",
+	  "both", 1, NULL },
+	{ "a bad old name is named as key_type",
+	  "[ca p]\ndirectory = https://ca.test/dir\ncert_key_type = ed448\n", "p", 0, "key_type" },
 	{ "quotes in contact", "[ca p]\ndirectory = https://ca.test/dir\ncontact = a\"b\n", "p", 0,
 	  "quotes" },
 };
@@ -71,15 +82,52 @@ static void test_config(void **state)
 		fail_msg("case '%s': message '%s'", c->name, err.msg);
 	if (rc == 0 && strcmp(c->ca, "j") == 0) {
 		assert_int_equal(ca.key_type, ACME_KEY_RSA3072);
+		assert_int_equal(ca.account_key_type, ACME_KEY_P384);
 		assert_true(ca.validity_request);
 		assert_string_equal(ca.preferred_chain, "Root X2");
 		assert_string_equal(ca.eab_kid, "k1");
 		assert_true(ca.ca_file[0] == '/'); /* resolved against the config's directory */
 	}
 	if (rc == 0 && strcmp(c->ca, "p") == 0) {
-		assert_int_equal(ca.key_type, ACME_KEY_P256); /* the default */
+		/* the defaults: RSA 2048 certificates (every client can use them), a
+		 * P-256 account key */
+		assert_int_equal(ca.key_type, ACME_KEY_RSA2048);
+		assert_int_equal(ca.account_key_type, ACME_KEY_P256);
 		assert_false(ca.validity_request);
 	}
+	if (rc == 0 && strcmp(c->ca, "old") == 0) {
+		assert_int_equal(ca.key_type, ACME_KEY_P384);
+		assert_int_equal(ca.account_key_type, ACME_KEY_P256);
+	}
+	if (rc == 0 && strcmp(c->ca, "both") == 0)
+		assert_int_equal(ca.key_type, ACME_KEY_P256);
+	cd_config_free(cfg);
+}
+
+static void on_problem(const char *msg, void *arg)
+{
+	snprintf(arg, 512, "%s", msg);
+}
+
+/* `certdesk doctor` reports the old name through cd_config_check */
+static void test_deprecated_name(void **state)
+{
+	cd_config_t *cfg;
+	char msg[512] = "";
+
+	(void)state;
+	cfg = config_of("[ca a]\ndirectory = https://a/dir\ncert_key_type = p256\n");
+	assert_int_equal(cd_config_check(cfg, on_problem, msg), 1);
+	assert_non_null(strstr(msg, "[ca a] cert_key_type is deprecated: rename it to key_type"));
+	cd_config_free(cfg);
+	cfg =
+	    config_of("[ca a]\ndirectory = https://a/dir\ncert_key_type = p256\nkey_type = p384\n");
+	assert_int_equal(cd_config_check(cfg, on_problem, msg), 1);
+	assert_non_null(strstr(msg, "cert_key_type is deprecated and ignored: key_type is set"));
+	cd_config_free(cfg);
+	cfg = config_of("[ca a]\ndirectory = https://a/dir\nkey_type = p256\n"
+			"account_key_type = rsa2048\n");
+	assert_int_equal(cd_config_check(cfg, on_problem, msg), 0);
 	cd_config_free(cfg);
 }
 
@@ -173,7 +221,7 @@ static void test_problem_err(void **state)
 
 int main(void)
 {
-	struct CMUnitTest t[N(cfg_cases) + N(prob_cases) + 1];
+	struct CMUnitTest t[N(cfg_cases) + N(prob_cases) + 2];
 	size_t n = 0;
 
 	for (size_t i = 0; i < N(cfg_cases); i++)
@@ -183,5 +231,6 @@ int main(void)
 		t[n++] = (struct CMUnitTest){ prob_cases[i].name, test_problem_err, NULL, NULL,
 					      (void *)&prob_cases[i] };
 	t[n++] = (struct CMUnitTest)cmocka_unit_test(test_active_ca);
+	t[n++] = (struct CMUnitTest)cmocka_unit_test(test_deprecated_name);
 	return _cmocka_run_group_tests("acme_client", t, n, NULL, NULL);
 }

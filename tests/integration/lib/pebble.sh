@@ -22,7 +22,9 @@
 #                             URL), _CA (PEM to trust for its TLS), _PID, _HTTP_PORT.
 #   pebble_stop INST, pebble_pause INST (SIGSTOP), pebble_resume INST (SIGCONT),
 #   pebble_restart INST       same ports and TLS certificate, state lost
-#   pebble_roots INST FILE [N], pebble_intermediates INST FILE   (N: alternate root N)
+#   pebble_roots INST FILE [N], pebble_intermediates INST FILE [N]   (N: alternate chain N;
+#                             with PEBBLE_CHAIN_LENGTH > 1 the intermediate is the one
+#                             below the chain's extra intermediates)
 #   pebble_serial_status INST SERIALHEX   prints Valid / Revoked / ... (integers compared)
 #   pebble_ca_section INST NAME           prints a [ca NAME] block for certdesk.ini
 #   pebble_cert_serial FILE               the serial (hex) of a PEM certificate
@@ -120,7 +122,7 @@ pebble_restart() { pebble_stop "$1" && _pebble_launch "$1"; }
 # the management API is HTTPS with the same test certificate
 _pebble_mgmt() { curl -sf -m 10 --cacert "$(_pebble_var "$1" CA)" "$(_pebble_var "$1" MGMT)/$2"; }
 pebble_roots() { _pebble_mgmt "$1" "roots/${3:-0}" >"$2"; }
-pebble_intermediates() { _pebble_mgmt "$1" intermediates/0 >"$2"; }
+pebble_intermediates() { _pebble_mgmt "$1" "intermediates/${3:-0}" >"$2"; }
 pebble_serial_status() {
 	hex=$(python3 -c 'import sys; print(format(int(sys.argv[1], 16), "x"))' "$2")
 	_pebble_mgmt "$1" "cert-status-by-serial/$hex" |
