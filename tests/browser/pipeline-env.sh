@@ -40,7 +40,7 @@ pipeline_setup() {
 	printf '[acme]\nactive_ca = g4\npoll_initial_ms = 300\npoll_max_ms = 1000\n' \
 		>>"$_pd/certdesk.ini"
 	pebble_ca_section g4 g4 >>"$_pd/certdesk.ini"
-	printf 'cert_key_type = p256\nroots = %s\ncaa_identity = pebble.letsencrypt.org\n' \
+	printf 'key_type = p256\nroots = %s\ncaa_identity = pebble.letsencrypt.org\n' \
 		"$PIPE_G4_ROOTS" >>"$_pd/certdesk.ini"
 	pebble_ca_section g3 g3 >>"$_pd/certdesk.ini"
 	$PCD ca issue --ca g3 --name "$PIPE_CN" --out "$WORK/old" \

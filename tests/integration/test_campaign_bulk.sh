@@ -55,7 +55,7 @@ new_store "$WORK/s"
 {
 	printf '[acme]\nactive_ca = g4\n'
 	pebble_ca_section g4 g4
-	printf 'cert_key_type = p256\nroots = %s\ncaa_identity = pebble.letsencrypt.org\n' \
+	printf 'key_type = p256\nroots = %s\ncaa_identity = pebble.letsencrypt.org\n' \
 		"$WORK/g4-roots.pem"
 	printf 'orders_per_window = %s\norder_window_s = %s\n' $LIMIT $WINDOW
 	pebble_ca_section g3 g3
