@@ -512,6 +512,12 @@ int store_order_kick(store_t *st, int64_t order_id, const char *actor, int64_t n
 		     struct cd_err *err);
 int store_order_cancel(store_t *st, int64_t order_id, const char *actor, int64_t now,
 		       struct cd_err *err);
+/* An order that failed after its certificate was issued goes back to issued
+ * (due now), so the worker installs the certificate it already has; only the
+ * certificate's latest order, whose certificate is still the current one
+ * (-CD_ESTATE otherwise; -CD_ECONFLICT when another order is open). */
+int store_order_resume(store_t *st, int64_t order_id, const char *actor, int64_t now,
+		       struct cd_err *err);
 /* Orders for operators, newest first; state NULL = every state. */
 int store_orders_each(store_t *st, const char *state, bool revocation_pending_only, int limit,
 		      int (*fn)(const struct store_order *o, void *arg), void *arg,

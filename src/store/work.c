@@ -600,3 +600,89 @@ int store_order_cancel(store_t *st, int64_t order_id, const char *actor, int64_t
 {
 	return operator_action(st, order_id, actor, now, true, err);
 }
+
+/* failed -> issued: the order already holds its new certificate, so a retry
+ * installs that one instead of asking the CA for another (invariant 2: an
+ * order yields at most one certificate). Only for the certificate's newest
+ * order whose certificate is still the current one, so an older order never
+ * puts back a certificate a later one replaced. */
+static const char SQL_RESUMABLE[] =
+    "SELECT (SELECT MAX(order_id) FROM orders WHERE certificate_id = $1), "
+    "COALESCE((SELECT current_issuance_id FROM certificates WHERE certificate_id = $1), 0)";
+
+int store_order_resume(store_t *st, int64_t order_id, const char *actor, int64_t now,
+		       struct cd_err *err)
+{
+	struct store_order o;
+	struct db_stmt *s;
+	int64_t newest = 0, current = 0;
+	int changed = 0;
+	int rc = store_begin(st, err);
+
+	if (rc)
+		return rc;
+	rc = store_order_get(st, order_id, &o, err);
+	if (rc)
+		goto fail;
+	if (o.state != ORDER_FAILED || o.new_issuance_id == 0) {
+		rc = cd_err_set(err, CD_ESTATE, false,
+				"order %lld is %s%s: only an order that failed after its "
+				"certificate was issued can be resumed",
+				(long long)order_id, order_state_name(o.state),
+				o.state == ORDER_FAILED ? " before issuance" : "");
+		goto fail;
+	}
+	rc = order_transition_check(ORDER_FAILED, ORDER_ISSUED, err);
+	if (rc)
+		goto fail;
+	rc = db_stmt(st->db, SQL_RESUMABLE, &s, err);
+	if (rc)
+		goto fail;
+	rc = db_run(st->db, s, err, "t", o.certificate_id);
+	if (rc == 1) {
+		newest = st->db->drv->col_int64(s, 0);
+		current = st->db->drv->col_int64(s, 1);
+	}
+	st->db->drv->reset(s);
+	if (rc < 0)
+		goto fail;
+	if (newest != order_id || current != o.new_issuance_id) {
+		rc = cd_err_set(err, CD_ESTATE, false,
+				"order %lld is not the latest for certificate %s (order %lld came "
+				"after it, or its certificate is no longer the current one)",
+				(long long)order_id, o.certificate_id, (long long)newest);
+		goto fail;
+	}
+	rc = RUN(st,
+		 "UPDATE orders SET state = 'issued', retries = 0, next_run_at = $2, "
+		 "updated_at = $2, lease_owner = NULL, lease_expires = NULL "
+		 "WHERE order_id = $1 AND state = 'failed'",
+		 &changed, err, "ii", order_id, now);
+	if (rc == -CD_ECONFLICT)
+		rc = cd_err_set(err, CD_ECONFLICT, false,
+				"certificate '%s' already has an open reissue order",
+				o.certificate_id);
+	if (!rc && !changed)
+		rc = cd_err_set(err, CD_EBUSY, true, "order %lld moved; try again",
+				(long long)order_id);
+	if (!rc)
+		rc = store_event_add(st,
+				     &(struct store_event){
+					 .at = now,
+					 .actor = actor,
+					 .kind = "order.transition",
+					 .order_id = order_id,
+					 .certificate_id = o.certificate_id,
+					 .campaign_id = o.campaign_id,
+					 .from_state = order_state_name(ORDER_FAILED),
+					 .to_state = order_state_name(ORDER_ISSUED),
+					 .detail = "resumed by an operator: the certificate issued "
+						   "for this order is installed again" },
+				     err);
+	if (rc)
+		goto fail;
+	return store_commit(st, err);
+fail:
+	store_rollback(st);
+	return rc;
+}
