@@ -139,6 +139,11 @@ static const char SQL_UPDATE[] =
     "revocation_pending = CASE WHEN $16 < 0 THEN revocation_pending ELSE $16 END "
     "WHERE order_id = $1 AND state = $2 AND lease_owner = $3";
 
+static const char SQL_OLD_CURRENT[] =
+    "UPDATE certificates SET current_issuance_id = o.old_issuance_id, updated_at = $2 "
+    "FROM orders o WHERE o.order_id = $1 AND certificates.certificate_id = o.certificate_id "
+    "AND certificates.current_issuance_id = o.new_issuance_id";
+
 int store_order_update(store_t *st, const struct store_order_update *u, struct cd_err *err)
 {
 	const char *from = order_state_name(u->from), *to = order_state_name(u->to);
@@ -164,6 +169,13 @@ int store_order_update(store_t *st, const struct store_order_update *u, struct c
 				"order %lld: lease lost (no longer %s, or held by another worker)",
 				(long long)u->order_id, from);
 		goto fail;
+	}
+	if (u->to == ORDER_FAILED && (u->from == ORDER_ISSUED || u->from == ORDER_INSTALLED)) {
+		/* the new certificate was never live and the old one is back on the
+		 * server: it is the current one again (status, campaigns, a new order) */
+		rc = RUN(st, SQL_OLD_CURRENT, NULL, err, "ii", u->order_id, u->now);
+		if (rc)
+			goto fail;
 	}
 	if (!kind && u->from != u->to)
 		kind = "order.transition";
@@ -604,8 +616,9 @@ int store_order_cancel(store_t *st, int64_t order_id, const char *actor, int64_t
 /* failed -> issued: the order already holds its new certificate, so a retry
  * installs that one instead of asking the CA for another (invariant 2: an
  * order yields at most one certificate). Only for the certificate's newest
- * order whose certificate is still the current one, so an older order never
- * puts back a certificate a later one replaced. */
+ * order, whose new or old certificate is the current one (the old one when
+ * its failure put that back), so an older order never puts back a
+ * certificate a later one replaced. */
 static const char SQL_RESUMABLE[] =
     "SELECT (SELECT MAX(order_id) FROM orders WHERE certificate_id = $1), "
     "COALESCE((SELECT current_issuance_id FROM certificates WHERE certificate_id = $1), 0)";
@@ -646,7 +659,7 @@ int store_order_resume(store_t *st, int64_t order_id, const char *actor, int64_t
 	st->db->drv->reset(s);
 	if (rc < 0)
 		goto fail;
-	if (newest != order_id || current != o.new_issuance_id) {
+	if (newest != order_id || (current != o.new_issuance_id && current != o.old_issuance_id)) {
 		rc = cd_err_set(err, CD_ESTATE, false,
 				"order %lld is not the latest for certificate %s (order %lld came "
 				"after it, or its certificate is no longer the current one)",
@@ -665,6 +678,11 @@ int store_order_resume(store_t *st, int64_t order_id, const char *actor, int64_t
 	if (!rc && !changed)
 		rc = cd_err_set(err, CD_EBUSY, true, "order %lld moved; try again",
 				(long long)order_id);
+	if (!rc) /* as when it was issued: its certificate is the current one */
+		rc = RUN(st,
+			 "UPDATE certificates SET current_issuance_id = $2, updated_at = $3 "
+			 "WHERE certificate_id = $1",
+			 NULL, err, "tii", o.certificate_id, o.new_issuance_id, now);
 	if (!rc)
 		rc = store_event_add(st,
 				     &(struct store_event){

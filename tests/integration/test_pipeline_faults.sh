@@ -157,6 +157,8 @@ for srv in web01 web02 web03 web04; do
 done
 [ $imp -eq 0 ] || { cat "$WORK"/import*.log | sed 's/^/# /'; bail "inventory imported"; }
 ok "inventory imported"
+check "campaign for g3's issuer" $CD campaign create --name g3-revocation --issuer "$G3_DN" \
+	--deadline 2027-01-31
 
 # --- helpers over the store, as an operator sees it
 # order_of SITE: the newest order of the site's certificate
@@ -174,6 +176,13 @@ old_serial() { sed 's/^0*//' "$WORK/old/$1.serial"; }
 new_serial() {
 	$CD orders show "$1" | awk '/ -> issued / { for (i = 1; i <= NF; i++) if ($i == "serial") { s = $(i + 1) } } END { sub(/,$/, "", s); print s }' |
 		tr a-f A-F | sed 's/^0*//'
+}
+# status_of CERT: the certificate's status as its member sees it
+status_of() {
+	$CD status --member m1 --json | python3 -c '
+import json, sys
+for c in json.load(sys.stdin):
+    if c["certificate_id"] == sys.argv[1]: print(c["status"])' "$1"
 }
 all_done() { for o in "$@"; do is_state "$o" "done" || return 1; done; }
 # all_ended ORDER...: every order is done, failed or canceled (waits end early
@@ -300,6 +309,7 @@ else ok "the order was never live"; fi
 check "b1 still serves its old certificate" test "$(served $B "$TLS_web02" b1)" = "$(old_serial b1)"
 check "b1's files are the old ones again" \
 	cmp -s "$WORK/root-web02/b1.$D/fullchain.pem" "$WORK/old/b1.$D/fullchain.pem"
+check "the customer sees c-b1 available again (not reissued)" test "$(status_of c-b1)" = available
 n_before=$(new_orders_since "$mark")
 nginx_site_listen_drop web02 b1.$D "$busy" # the operator's fix
 check "the operator retries the order" $CD orders retry "$O_B1"
@@ -310,6 +320,7 @@ check "b1 serves the order's new certificate" test -n "$serial" -a "$(served $B 
 check "no new ACME order for the retry" test "$(new_orders_since "$mark")" = "$n_before"
 check "still attempt 1" sh -c "$CD orders show $O_B1 | grep -q 'attempt      1,'"
 check "the events say failed -> issued" sh -c "$CD orders show $O_B1 | grep -q 'failed -> issued'"
+check "and c-b1 is reissued (not needed)" test "$(status_of c-b1)" = not_needed
 
 echo "# $(date +%T) phase 4"
 # === 4. nginx -t refuses one site of a batch ==================================

@@ -2,8 +2,9 @@
  * test_work.c - the worker's side of the store on a real SQLite file: leases
  * (take-over after expiry, a restarted node taking its own back at once, a
  * live thread's order never taken), the fenced update, attempts, operator
- * cancel and kick, the issuance that becomes current, the operator's resume
- * of an order that failed after issuance; and the backoff rule.
+ * cancel and kick, the issuance that becomes current (and the old one again
+ * when the new one fails before it was live), the operator's resume of an
+ * order that failed after issuance; and the backoff rule.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -414,14 +415,27 @@ static int64_t failed_after_issuance(struct env *e)
 	return id;
 }
 
+static int64_t current_of(struct env *e)
+{
+	struct store_cert_view v;
+	struct cd_err err = { 0 };
+
+	assert_int_equal(store_certificate_view(e->st, "c1", NOW, &v, &err), 0);
+	return v.current_issuance_id;
+}
+
 static void test_resume_after_issuance(void **state)
 {
 	struct env *e = *state;
 	struct store_order o;
 	struct cd_err err = { 0 };
-	int64_t id = failed_after_issuance(e);
+	int64_t old = current_of(e), id = failed_after_issuance(e);
 
+	/* never live: the old certificate, back on the server, is current again */
+	assert_int_not_equal(id, old);
+	assert_int_equal(current_of(e), old);
 	assert_int_equal(store_order_resume(e->st, e->order_id, "operator:t", NOW + 5, &err), 0);
+	assert_int_equal(current_of(e), id);
 	assert_int_equal(store_order_get(e->st, e->order_id, &o, &err), 0);
 	assert_int_equal(o.state, ORDER_ISSUED);
 	assert_int_equal(o.new_issuance_id, id); /* the same certificate, none new */
