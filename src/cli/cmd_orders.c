@@ -18,8 +18,10 @@ static const char ORDERS_HELP[] =
     "       certdesk orders revocations\n\n"
     "list         orders, newest first (STATE: queued, preflight, ..., done, failed)\n"
     "show         one order: its state, attempts, last failure and every event\n"
-    "retry        a failed order: queue a new order for its certificate; an order\n"
-    "             waiting to retry: make it due now with its retries reset\n"
+    "retry        a failed order: queue a new order for its certificate, or, when it\n"
+    "             failed after its certificate was issued, install that certificate\n"
+    "             again (no new issuance); an order waiting to retry: make it due\n"
+    "             now with its retries reset\n"
     "cancel       cancel an open order (only before finalize was sent to the CA)\n"
     "revocations  orders that ended done but whose old certificate is not revoked\n"
     "             (revocation_pending): revoke those by hand at the CA\n";
@@ -158,7 +160,13 @@ int cmd_orders(struct cli *c, int argc, char **argv)
 		struct store_order o;
 
 		rc = store_order_get(c->st, id, &o, &err);
-		if (!rc && o.state == ORDER_FAILED) {
+		if (!rc && o.state == ORDER_FAILED && o.new_issuance_id) {
+			/* it has its certificate: install that, do not issue another */
+			rc = store_order_resume(c->st, id, c->actor, c->now, &err);
+			if (!rc)
+				printf("order %lld resumed: its certificate is installed again\n",
+				       (long long)id);
+		} else if (!rc && o.state == ORDER_FAILED) {
 			int64_t nid;
 			bool created;
 

@@ -54,8 +54,8 @@ static const enum order_state happy_path[] = {
 /*
  * The legal transitions, as [from][to]. A row is the state an order is in;
  * a column the state it may move to. Terminal states (done, failed,
- * canceled) have empty rows: a failed order is never resumed, a new order is
- * made instead.
+ * canceled) have empty rows, except failed -> issued below: a failed order
+ * is otherwise never resumed, a new order is made instead.
  *
  * - the happy path: each state to the next one;
  * - failed: from every open state (a stage gives up with a reason code);
@@ -64,7 +64,11 @@ static const enum order_state happy_path[] = {
  * - a new attempt: ordered, validating or finalizing back to key_ready, when
  *   the last ACME order is unusable (invalid, expired, lost by the CA);
  * - notified -> done: the old certificate cannot be revoked (flagged
- *   revocation_pending by the caller).
+ *   revocation_pending by the caller);
+ * - failed -> issued: the one way out of a terminal state, taken only by an
+ *   operator's retry of an order that failed after its certificate was
+ *   issued (store_order_resume): it installs that certificate instead of
+ *   asking the CA for another one. No worker step moves a failed order.
  */
 static const bool edges[ORDER_STATE_COUNT][ORDER_STATE_COUNT] = {
 	[Q] = { [P] = true, [F] = true, [C] = true },
@@ -79,7 +83,7 @@ static const bool edges[ORDER_STATE_COUNT][ORDER_STATE_COUNT] = {
 	[M] = { [R] = true, [D] = true, [F] = true },
 	[R] = { [D] = true, [F] = true },
 	[D] = { 0 },
-	[F] = { 0 },
+	[F] = { [I] = true },
 	[C] = { 0 },
 };
 

@@ -7,6 +7,8 @@
  * A new attempt (the last ACME order unusable) goes back to key_ready from
  * ordered, validating or finalizing. notified -> done is allowed for an order
  * whose old certificate cannot be revoked (it is flagged revocation_pending).
+ * failed -> issued is an operator's resume of an order that failed after its
+ * certificate was issued (install it again rather than issue another).
  */
 #ifndef CD_CORE_ORDER_H
 #define CD_CORE_ORDER_H

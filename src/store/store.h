@@ -442,7 +442,9 @@ struct store_order_update {
 	int64_t campaign_id;	    /* for the event */
 };
 /* The fenced update, inside the caller's transaction (or its own). Returns
- * -CD_ESTATE "lease lost" when the order moved or the lease is gone. */
+ * -CD_ESTATE "lease lost" when the order moved or the lease is gone. An
+ * order failing in issued or installed (its certificate never live, the old
+ * one back on the server) makes its old certificate the current one again. */
 int store_order_update(store_t *st, const struct store_order_update *u, struct cd_err *err);
 
 /* Drops every lease of an owner (a worker stopping cleanly). */
@@ -512,6 +514,13 @@ int store_installed_set(store_t *st, const char *server, const char *const *name
 int store_order_kick(store_t *st, int64_t order_id, const char *actor, int64_t now,
 		     struct cd_err *err);
 int store_order_cancel(store_t *st, int64_t order_id, const char *actor, int64_t now,
+		       struct cd_err *err);
+/* An order that failed after its certificate was issued goes back to issued
+ * (due now) and that certificate becomes the current one again, so the
+ * worker installs the certificate it already has; only the certificate's
+ * latest order (-CD_ESTATE otherwise; -CD_ECONFLICT when another order is
+ * open). */
+int store_order_resume(store_t *st, int64_t order_id, const char *actor, int64_t now,
 		       struct cd_err *err);
 /* Orders for operators, newest first; state NULL = every state. */
 int store_orders_each(store_t *st, const char *state, bool revocation_pending_only, int limit,

@@ -146,6 +146,11 @@ static const char SQL_UPDATE[] =
     "revocation_pending = CASE WHEN $16 < 0 THEN revocation_pending ELSE $16 END "
     "WHERE order_id = $1 AND state = $2 AND lease_owner = $3";
 
+static const char SQL_OLD_CURRENT[] =
+    "UPDATE certificates SET current_issuance_id = o.old_issuance_id, updated_at = $2 "
+    "FROM orders o WHERE o.order_id = $1 AND certificates.certificate_id = o.certificate_id "
+    "AND certificates.current_issuance_id = o.new_issuance_id";
+
 int store_order_update(store_t *st, const struct store_order_update *u, struct cd_err *err)
 {
 	const char *from = order_state_name(u->from), *to = order_state_name(u->to);
@@ -175,6 +180,13 @@ int store_order_update(store_t *st, const struct store_order_update *u, struct c
 	/* every problem an order met (a retry or its failure), by code, for /metrics */
 	if (u->set_failure && u->failure) {
 		rc = store_metric_add(st, "order_problems", u->failure, 1, err);
+		if (rc)
+			goto fail;
+	}
+	if (u->to == ORDER_FAILED && (u->from == ORDER_ISSUED || u->from == ORDER_INSTALLED)) {
+		/* the new certificate was never live and the old one is back on the
+		 * server: it is the current one again (status, campaigns, a new order) */
+		rc = RUN(st, SQL_OLD_CURRENT, NULL, err, "ii", u->order_id, u->now);
 		if (rc)
 			goto fail;
 	}
@@ -612,4 +624,96 @@ int store_order_cancel(store_t *st, int64_t order_id, const char *actor, int64_t
 		       struct cd_err *err)
 {
 	return operator_action(st, order_id, actor, now, true, err);
+}
+
+/* failed -> issued: the order already holds its new certificate, so a retry
+ * installs that one instead of asking the CA for another (invariant 2: an
+ * order yields at most one certificate). Only for the certificate's newest
+ * order, whose new or old certificate is the current one (the old one when
+ * its failure put that back), so an older order never puts back a
+ * certificate a later one replaced. */
+static const char SQL_RESUMABLE[] =
+    "SELECT (SELECT MAX(order_id) FROM orders WHERE certificate_id = $1), "
+    "COALESCE((SELECT current_issuance_id FROM certificates WHERE certificate_id = $1), 0)";
+
+int store_order_resume(store_t *st, int64_t order_id, const char *actor, int64_t now,
+		       struct cd_err *err)
+{
+	struct store_order o;
+	struct db_stmt *s;
+	int64_t newest = 0, current = 0;
+	int changed = 0;
+	int rc = store_begin(st, err);
+
+	if (rc)
+		return rc;
+	rc = store_order_get(st, order_id, &o, err);
+	if (rc)
+		goto fail;
+	if (o.state != ORDER_FAILED || o.new_issuance_id == 0) {
+		rc = cd_err_set(err, CD_ESTATE, false,
+				"order %lld is %s%s: only an order that failed after its "
+				"certificate was issued can be resumed",
+				(long long)order_id, order_state_name(o.state),
+				o.state == ORDER_FAILED ? " before issuance" : "");
+		goto fail;
+	}
+	rc = order_transition_check(ORDER_FAILED, ORDER_ISSUED, err);
+	if (rc)
+		goto fail;
+	rc = db_stmt(st->db, SQL_RESUMABLE, &s, err);
+	if (rc)
+		goto fail;
+	rc = db_run(st->db, s, err, "t", o.certificate_id);
+	if (rc == 1) {
+		newest = st->db->drv->col_int64(s, 0);
+		current = st->db->drv->col_int64(s, 1);
+	}
+	st->db->drv->reset(s);
+	if (rc < 0)
+		goto fail;
+	if (newest != order_id || (current != o.new_issuance_id && current != o.old_issuance_id)) {
+		rc = cd_err_set(err, CD_ESTATE, false,
+				"order %lld is not the latest for certificate %s (order %lld came "
+				"after it, or its certificate is no longer the current one)",
+				(long long)order_id, o.certificate_id, (long long)newest);
+		goto fail;
+	}
+	rc = RUN(st,
+		 "UPDATE orders SET state = 'issued', retries = 0, next_run_at = $2, "
+		 "updated_at = $2, lease_owner = NULL, lease_expires = NULL "
+		 "WHERE order_id = $1 AND state = 'failed'",
+		 &changed, err, "ii", order_id, now);
+	if (rc == -CD_ECONFLICT)
+		rc = cd_err_set(err, CD_ECONFLICT, false,
+				"certificate '%s' already has an open reissue order",
+				o.certificate_id);
+	if (!rc && !changed)
+		rc = cd_err_set(err, CD_EBUSY, true, "order %lld moved; try again",
+				(long long)order_id);
+	if (!rc) /* as when it was issued: its certificate is the current one */
+		rc = RUN(st,
+			 "UPDATE certificates SET current_issuance_id = $2, updated_at = $3 "
+			 "WHERE certificate_id = $1",
+			 NULL, err, "tii", o.certificate_id, o.new_issuance_id, now);
+	if (!rc)
+		rc = store_event_add(st,
+				     &(struct store_event){
+					 .at = now,
+					 .actor = actor,
+					 .kind = "order.transition",
+					 .order_id = order_id,
+					 .certificate_id = o.certificate_id,
+					 .campaign_id = o.campaign_id,
+					 .from_state = order_state_name(ORDER_FAILED),
+					 .to_state = order_state_name(ORDER_ISSUED),
+					 .detail = "resumed by an operator: the certificate issued "
+						   "for this order is installed again" },
+				     err);
+	if (rc)
+		goto fail;
+	return store_commit(st, err);
+fail:
+	store_rollback(st);
+	return rc;
 }

@@ -506,6 +506,21 @@ static void remove_tokens(struct step *x)
 	x->a.tokens[0] = '\0';
 }
 
+/* Whether the CA took the answer to an authorization's challenge after all:
+ * a POST that timed out (the CA slow or paused) may have arrived, and its
+ * retry is then refused because the challenge is no longer pending. The
+ * answer is in, which is all the step wanted; what came of it is judged in
+ * `validating`. */
+static bool challenge_taken(acme_client_t *c, const char *authz_url)
+{
+	struct acme_authz az = { 0 };
+	struct cd_err err = { 0 };
+
+	if (acme_authz_get(c, authz_url, &az, &err))
+		return false;
+	return az.status != ACME_STATUS_PENDING || az.http01_status != ACME_STATUS_PENDING;
+}
+
 static enum step_outcome step_ordered(struct step *x)
 {
 	struct install_server srv = server_of(x);
@@ -568,7 +583,7 @@ static enum step_outcome step_ordered(struct step *x)
 		}
 		if (az.http01_status == ACME_STATUS_PENDING) {
 			rc = acme_challenge_respond(c, az.http01_url, &err);
-			if (rc) {
+			if (rc && !challenge_taken(c, ord.authz[i])) {
 				acme_order_free(&ord);
 				return acme_trouble(x, &err);
 			}
@@ -831,7 +846,7 @@ static enum step_outcome step_issued(struct step *x)
 	struct cd_err err = { 0 };
 	unsigned char *key = NULL;
 	size_t key_len = 0;
-	char src[80];
+	char src[80], detail[INSTALL_DETAIL_MAX + 48];
 	int rc = store_issuance_get(x->st, x->o.new_issuance_id, &row, &err);
 
 	if (rc)
@@ -854,13 +869,19 @@ static enum step_outcome step_issued(struct step *x)
 		return retry(x, FAILURE_INSTALL_FAILED, &err);
 	}
 	count_reloads(x, &res);
+	/* say when other sites shared the test and reload: an operator reading
+	 * one order's failure then knows the rest of that batch went on */
+	textf(detail, sizeof(detail), "%s", res.detail);
+	if (res.batch > 1)
+		textf(detail + strlen(detail), sizeof(detail) - strlen(detail),
+		      " (one test and reload for %d installs)", res.batch);
 	if (res.failure != FAILURE_NONE) {
 		store_issuance_row_free(&row);
 		if (res.retryable && x->o.retries < x->p->max_retries) {
-			cd_err_set(&err, CD_EPEER, true, "%s", res.detail);
+			cd_err_set(&err, CD_EPEER, true, "%s", detail);
 			return retry(x, FAILURE_INSTALL_FAILED, &err);
 		}
-		return fail(x, FAILURE_INSTALL_FAILED, res.retryable, res.detail);
+		return fail(x, FAILURE_INSTALL_FAILED, res.retryable, detail);
 	}
 	textf(src, sizeof(src), "certdesk:order:%lld", (long long)x->o.order_id);
 	rc = store_begin(x->st, &err);
@@ -878,7 +899,7 @@ static enum step_outcome step_issued(struct step *x)
 		return committed(x, rc, &err, false);
 	}
 	u = base_update(x, ORDER_INSTALLED);
-	return advance_and_commit(x, &u, res.detail[0] ? res.detail : NULL);
+	return advance_and_commit(x, &u, detail[0] ? detail : NULL);
 }
 
 static enum step_outcome step_installed(struct step *x)

@@ -54,6 +54,8 @@ static const char *const legal[] = {
 	"finalizing>key_ready",
 	/* the old certificate cannot be revoked */
 	"notified>done",
+	/* an operator resumes an order that failed after issuance */
+	"failed>issued",
 };
 
 struct pair_case {

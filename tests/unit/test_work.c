@@ -2,7 +2,9 @@
  * test_work.c - the worker's side of the store on a real SQLite file: leases
  * (take-over after expiry, a restarted node taking its own back at once, a
  * live thread's order never taken), the fenced update, attempts, operator
- * cancel and kick, the issuance that becomes current; and the backoff rule.
+ * cancel and kick, the issuance that becomes current (and the old one again
+ * when the new one fails before it was live), the operator's resume of an
+ * order that failed after issuance; and the backoff rule.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -350,6 +352,133 @@ static void test_issuance_becomes_current(void **state)
 	store_issuance_row_free(&row);
 }
 
+/* Moves the order held by a/b1/0 from one state to the next, keeping the lease. */
+static void move(struct env *e, enum order_state from, enum order_state to, int64_t issuance)
+{
+	struct cd_err err = { 0 };
+
+	assert_int_equal(
+	    store_order_update(e->st,
+			       &(struct store_order_update){
+				   .order_id = e->order_id,
+				   .owner = "a/b1/0",
+				   .from = from,
+				   .to = to,
+				   .now = NOW,
+				   .next_run_at = NOW,
+				   .lease_expires = NOW + LEASE,
+				   .new_issuance_id = issuance,
+				   .set_failure = to == ORDER_FAILED,
+				   .failure = to == ORDER_FAILED ? "install_failed" : NULL,
+				   .failure_detail = to == ORDER_FAILED ? "bind() failed" : NULL,
+				   .revocation_pending = -1,
+				   .actor = "worker:a" },
+			       &err),
+	    0);
+}
+
+static int64_t add_issued(struct env *e, const char *sha256)
+{
+	struct cd_err err = { 0 };
+	int64_t id = 0;
+	struct store_issuance is = { .source = "acme",
+				     .ca = "g4",
+				     .issuer_dn = "CN=G4",
+				     .issuer_der_hex = "3001",
+				     .serial = "2b",
+				     .sha256 = sha256,
+				     .sans = "example.jp",
+				     .chain_pem = "NEWPEM",
+				     .not_before = NOW,
+				     .not_after = NOW + 199 * 86400,
+				     .order_id = e->order_id };
+
+	assert_int_equal(store_issuance_add_issued(e->st, "c1", &is, NOW, &id, &err), 0);
+	return id;
+}
+
+/* The order claimed, issued (a new current issuance) and then failed. */
+static int64_t failed_after_issuance(struct env *e)
+{
+	static const enum order_state path[] = {
+		ORDER_QUEUED,  ORDER_PREFLIGHT,	 ORDER_KEY_READY,
+		ORDER_ORDERED, ORDER_VALIDATING, ORDER_FINALIZING
+	};
+	int64_t id;
+
+	assert_int_equal(claim(e, "a", "b1", 0, NOW, NULL), 1);
+	for (size_t i = 0; i + 1 < sizeof(path) / sizeof(path[0]); i++)
+		move(e, path[i], path[i + 1], 0);
+	id = add_issued(e, "bb");
+	move(e, ORDER_FINALIZING, ORDER_ISSUED, id);
+	move(e, ORDER_ISSUED, ORDER_FAILED, 0);
+	return id;
+}
+
+static int64_t current_of(struct env *e)
+{
+	struct store_cert_view v;
+	struct cd_err err = { 0 };
+
+	assert_int_equal(store_certificate_view(e->st, "c1", NOW, &v, &err), 0);
+	return v.current_issuance_id;
+}
+
+static void test_resume_after_issuance(void **state)
+{
+	struct env *e = *state;
+	struct store_order o;
+	struct cd_err err = { 0 };
+	int64_t old = current_of(e), id = failed_after_issuance(e);
+
+	/* never live: the old certificate, back on the server, is current again */
+	assert_int_not_equal(id, old);
+	assert_int_equal(current_of(e), old);
+	assert_int_equal(store_order_resume(e->st, e->order_id, "operator:t", NOW + 5, &err), 0);
+	assert_int_equal(current_of(e), id);
+	assert_int_equal(store_order_get(e->st, e->order_id, &o, &err), 0);
+	assert_int_equal(o.state, ORDER_ISSUED);
+	assert_int_equal(o.new_issuance_id, id); /* the same certificate, none new */
+	assert_int_equal(o.next_run_at, NOW + 5);
+	assert_int_equal(o.retries, 0);
+	assert_string_equal(o.lease_owner, "");
+	assert_int_equal(claim(e, "a", "b2", 0, NOW + 5, NULL), 1); /* a worker runs it */
+	/* only from failed */
+	assert_int_equal(store_order_resume(e->st, e->order_id, "operator:t", NOW + 6, &err),
+			 -CD_ESTATE);
+}
+
+static void test_resume_refused_before_issuance(void **state)
+{
+	struct env *e = *state;
+	struct cd_err err = { 0 };
+
+	/* nothing was issued: a new order is the way, not a resume */
+	assert_int_equal(claim(e, "a", "b1", 0, NOW, NULL), 1);
+	move(e, ORDER_QUEUED, ORDER_FAILED, 0);
+	assert_int_equal(store_order_resume(e->st, e->order_id, "operator:t", NOW, &err),
+			 -CD_ESTATE);
+}
+
+static void test_resume_refused_after_a_later_order(void **state)
+{
+	struct env *e = *state;
+	struct cd_err err = { 0 };
+	int64_t later;
+	bool created;
+
+	failed_after_issuance(e);
+	assert_int_equal(
+	    store_order_create(e->st, "c1", 0, "operator:t", NULL, NOW, &later, &created, &err), 0);
+	assert_int_equal(store_order_resume(e->st, e->order_id, "operator:t", NOW, &err),
+			 -CD_ESTATE);
+	assert_non_null(strstr(err.msg, "not the latest"));
+	assert_int_equal(store_order_cancel(e->st, later, "operator:t", NOW, &err), 0);
+	/* still refused: the later order, even canceled, came after it */
+	assert_int_equal(store_order_resume(e->st, e->order_id, "operator:t", NOW, &err),
+			 -CD_ESTATE);
+}
+
 struct backoff_case {
 	const char *name;
 	long base, cap;
@@ -384,7 +513,7 @@ static void test_backoff(void **state)
 
 int main(void)
 {
-	static struct CMUnitTest tests[9 + sizeof(backoffs) / sizeof(backoffs[0])];
+	static struct CMUnitTest tests[12 + sizeof(backoffs) / sizeof(backoffs[0])];
 	static const struct CMUnitTest fixed[] = {
 		T(test_lease_excludes_others_until_expiry),
 		T(test_restarted_node_takes_its_own_back),
@@ -395,6 +524,9 @@ int main(void)
 		T(test_cancel_and_kick),
 		T(test_cancel_refused_after_finalize),
 		T(test_issuance_becomes_current),
+		T(test_resume_after_issuance),
+		T(test_resume_refused_before_issuance),
+		T(test_resume_refused_after_a_later_order),
 	};
 	size_t n = 0;
 
