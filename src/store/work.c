@@ -73,38 +73,70 @@ int store_order_get(store_t *st, int64_t order_id, struct store_order *out, stru
 	return rc < 0 ? rc : 0;
 }
 
+/* Orders already in flight come first: finishing them frees the CA, the
+ * servers and the mail for the next, and a queued order is started only while
+ * fewer than max_in_flight orders (across every node) are past `queued` or
+ * being started (a queued order under a live lease). Otherwise a queue of
+ * 10,000 would start every order and finish none until all were started. */
 static const char SQL_CLAIMABLE[] =
-    "SELECT order_id, lease_owner FROM orders "
+    "SELECT order_id, lease_owner, CASE WHEN state = 'queued' THEN 1 ELSE 0 END FROM orders "
     "WHERE state NOT IN ('done', 'failed', 'canceled') AND next_run_at <= $1 "
     "AND (lease_owner IS NULL OR lease_expires < $1 "
     "     OR (substr(lease_owner, 1, length($2)) = $2 "
     "         AND substr(lease_owner, 1, length($3)) <> $3)) "
-    "ORDER BY next_run_at, order_id LIMIT $4";
+    "ORDER BY CASE WHEN state = 'queued' THEN 1 ELSE 0 END, next_run_at, order_id LIMIT $4";
+static const char SQL_IN_FLIGHT[] =
+    "SELECT COUNT(*) FROM orders WHERE state NOT IN ('queued', 'done', 'failed', 'canceled') "
+    "OR (state = 'queued' AND lease_owner IS NOT NULL AND lease_expires >= $1)";
 static const char SQL_TAKE[] =
     "UPDATE orders SET lease_owner = $2, lease_expires = $3 WHERE order_id = $1";
 
-int store_orders_claim(store_t *st, const char *node, const char *boot, const char *owner,
-		       int64_t now, int64_t lease_seconds, int max, int64_t *ids, int *n,
+static int count_in_flight(store_t *st, int64_t now, int64_t *n, struct cd_err *err)
+{
+	struct db_stmt *s;
+	int rc = db_stmt(st->db, SQL_IN_FLIGHT, &s, err);
+
+	if (rc)
+		return rc;
+	*n = 0;
+	rc = db_run(st->db, s, err, "i", now);
+	if (rc == 1)
+		*n = st->db->drv->col_int64(s, 0);
+	st->db->drv->reset(s);
+	return rc < 0 ? rc : 0;
+}
+
+int store_orders_claim(store_t *st, const struct store_claim *c, int max, int64_t *ids, int *n,
 		       int *takeovers, struct cd_err *err)
 {
 	char prefix[200], mine[260];
 	struct db_stmt *s;
+	int64_t in_flight = 0;
 	int rc, got = 0;
 
 	*n = 0;
 	*takeovers = 0;
-	snprintf(prefix, sizeof(prefix), "%s/", node);
-	snprintf(mine, sizeof(mine), "%s/%s/", node, boot);
+	snprintf(prefix, sizeof(prefix), "%s/", c->node);
+	snprintf(mine, sizeof(mine), "%s/%s/", c->node, c->boot);
 	rc = store_begin(st, err);
 	if (rc)
 		return rc;
+	rc = count_in_flight(st, c->now, &in_flight, err);
+	if (rc)
+		goto fail;
 	rc = db_stmt(st->db, SQL_CLAIMABLE, &s, err);
 	if (rc)
 		goto fail;
-	for (rc = db_run(st->db, s, err, "itti", now, prefix, mine, (int64_t)max);
+	for (rc = db_run(st->db, s, err, "itti", c->now, prefix, mine, (int64_t)max);
 	     rc == 1 && got < max; rc = db_next(st->db, s, err)) {
 		const char *prev = st->db->drv->col_text(s, 1);
+		bool queued = st->db->drv->col_int64(s, 2) != 0;
 
+		/* queued orders come last: once one is over the limit, all are */
+		if (queued && c->max_in_flight > 0 && in_flight >= c->max_in_flight)
+			break;
+		if (queued)
+			in_flight++;
 		ids[got++] = st->db->drv->col_int64(s, 0);
 		if (prev && strncmp(prev, prefix, strlen(prefix)) != 0)
 			(*takeovers)++;
@@ -113,7 +145,8 @@ int store_orders_claim(store_t *st, const char *node, const char *boot, const ch
 	if (rc < 0)
 		goto fail;
 	for (int i = 0; i < got; i++) {
-		rc = RUN(st, SQL_TAKE, NULL, err, "iti", ids[i], owner, now + lease_seconds);
+		rc = RUN(st, SQL_TAKE, NULL, err, "iti", ids[i], c->owner,
+			 c->now + c->lease_seconds);
 		if (rc)
 			goto fail;
 	}

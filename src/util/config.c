@@ -142,6 +142,7 @@ static const struct setting registry[] = {
 	{ "worker", "revoke_max_retries", "6", T_INT },
 	{ "worker", "mail", "yes", T_BOOL },
 	{ "worker", "in_serve", "yes", T_BOOL },
+	{ "worker", "max_in_flight", "256", T_INT },
 	{ "ca *", "cert_key_type", "rsa2048", T_STR },
 	{ "ca *", "caa_identity", "", T_STR },
 	{ "ca *", "roots", "", T_PATH },
