@@ -10,6 +10,7 @@
  * live thread of this process. Fencing: an update names the state
  * it started from and the owner; if either changed, nothing is written.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,24 +78,46 @@ int store_order_get(store_t *st, int64_t order_id, struct store_order *out, stru
  * servers and the mail for the next, and a queued order is started only while
  * fewer than max_in_flight orders (across every node) are past `queued` or
  * being started (a queued order under a live lease). Otherwise a queue of
- * 10,000 would start every order and finish none until all were started. */
-static const char SQL_CLAIMABLE[] =
-    "SELECT order_id, lease_owner, CASE WHEN state = 'queued' THEN 1 ELSE 0 END FROM orders "
-    "WHERE state NOT IN ('done', 'failed', 'canceled') AND next_run_at <= $1 "
-    "AND (lease_owner IS NULL OR lease_expires < $1 "
-    "     OR (substr(lease_owner, 1, length($2)) = $2 "
-    "         AND substr(lease_owner, 1, length($3)) <> $3)) "
-    "ORDER BY CASE WHEN state = 'queued' THEN 1 ELSE 0 END, next_run_at, order_id LIMIT $4";
-static const char SQL_IN_FLIGHT[] =
-    "SELECT COUNT(*) FROM orders WHERE state NOT IN ('queued', 'done', 'failed', 'canceled') "
-    "OR (state = 'queued' AND lease_owner IS NOT NULL AND lease_expires >= $1)";
+ * 10,000 would start every order and finish none until all were started.
+ *
+ * Each statement names the states it wants, so that it reads the
+ * (state, next_run_at) index and never the done orders, which pile up: the
+ * in-flight states are listed from core's state machine once. */
+#define CLAIM_FREE                                                                                 \
+	"next_run_at <= $1 AND (lease_owner IS NULL OR lease_expires < $1 "                        \
+	"OR (substr(lease_owner, 1, length($2)) = $2 AND substr(lease_owner, 1, length($3)) <> "   \
+	"$3)) ORDER BY next_run_at, order_id LIMIT $4"
+static const char SQL_CLAIM_QUEUED[] =
+    "SELECT order_id, lease_owner FROM orders WHERE state = 'queued' AND " CLAIM_FREE;
 static const char SQL_TAKE[] =
     "UPDATE orders SET lease_owner = $2, lease_expires = $3 WHERE order_id = $1";
+static char sql_claim_in_flight[1024], sql_count_in_flight[1024];
+static pthread_once_t sql_once = PTHREAD_ONCE_INIT;
+
+static void build_sql(void)
+{
+	char states[256] = "";
+	size_t used = 0;
+
+	for (int s = ORDER_QUEUED + 1; s < ORDER_STATE_COUNT; s++)
+		if (order_state_is_open((enum order_state)s))
+			used += (size_t)snprintf(states + used, sizeof(states) - used, "%s'%s'",
+						 used ? ", " : "",
+						 order_state_name((enum order_state)s));
+	snprintf(sql_claim_in_flight, sizeof(sql_claim_in_flight),
+		 "SELECT order_id, lease_owner FROM orders WHERE state IN (%s) AND %s", states,
+		 CLAIM_FREE);
+	snprintf(sql_count_in_flight, sizeof(sql_count_in_flight),
+		 "SELECT (SELECT COUNT(*) FROM orders WHERE state IN (%s)) + (SELECT COUNT(*) "
+		 "FROM orders WHERE state = 'queued' AND lease_owner IS NOT NULL AND "
+		 "lease_expires >= $1)",
+		 states);
+}
 
 static int count_in_flight(store_t *st, int64_t now, int64_t *n, struct cd_err *err)
 {
 	struct db_stmt *s;
-	int rc = db_stmt(st->db, SQL_IN_FLIGHT, &s, err);
+	int rc = db_stmt(st->db, sql_count_in_flight, &s, err);
 
 	if (rc)
 		return rc;
@@ -106,58 +129,67 @@ static int count_in_flight(store_t *st, int64_t now, int64_t *n, struct cd_err *
 	return rc < 0 ? rc : 0;
 }
 
+/* Adds up to max - *got claimable orders of one statement to ids[]. */
+static int pick(store_t *st, const char *sql, const struct store_claim *c, const char *prefix,
+		const char *mine, int max, int64_t *ids, int *got, int *takeovers,
+		struct cd_err *err)
+{
+	struct db_stmt *s;
+	int rc = db_stmt(st->db, sql, &s, err);
+
+	if (rc)
+		return rc;
+	for (rc = db_run(st->db, s, err, "itti", c->now, prefix, mine, (int64_t)(max - *got));
+	     rc == 1 && *got < max; rc = db_next(st->db, s, err)) {
+		const char *prev = st->db->drv->col_text(s, 1);
+
+		ids[(*got)++] = st->db->drv->col_int64(s, 0);
+		if (prev && strncmp(prev, prefix, strlen(prefix)) != 0)
+			(*takeovers)++;
+	}
+	st->db->drv->reset(s);
+	return rc < 0 ? rc : 0;
+}
+
 int store_orders_claim(store_t *st, const struct store_claim *c, int max, int64_t *ids, int *n,
 		       int *takeovers, struct cd_err *err)
 {
 	char prefix[200], mine[260];
-	struct db_stmt *s;
 	int64_t in_flight = 0;
-	int rc, got = 0;
+	int rc, got = 0, room;
 
 	*n = 0;
 	*takeovers = 0;
+	pthread_once(&sql_once, build_sql);
 	snprintf(prefix, sizeof(prefix), "%s/", c->node);
 	snprintf(mine, sizeof(mine), "%s/%s/", c->node, c->boot);
 	rc = store_begin(st, err);
 	if (rc)
 		return rc;
-	rc = count_in_flight(st, c->now, &in_flight, err);
-	if (rc)
-		goto fail;
-	rc = db_stmt(st->db, SQL_CLAIMABLE, &s, err);
-	if (rc)
-		goto fail;
-	for (rc = db_run(st->db, s, err, "itti", c->now, prefix, mine, (int64_t)max);
-	     rc == 1 && got < max; rc = db_next(st->db, s, err)) {
-		const char *prev = st->db->drv->col_text(s, 1);
-		bool queued = st->db->drv->col_int64(s, 2) != 0;
-
-		/* queued orders come last: once one is over the limit, all are */
-		if (queued && c->max_in_flight > 0 && in_flight >= c->max_in_flight)
-			break;
-		if (queued)
-			in_flight++;
-		ids[got++] = st->db->drv->col_int64(s, 0);
-		if (prev && strncmp(prev, prefix, strlen(prefix)) != 0)
-			(*takeovers)++;
+	rc = pick(st, sql_claim_in_flight, c, prefix, mine, max, ids, &got, takeovers, err);
+	if (!rc && got < max)
+		rc = count_in_flight(st, c->now, &in_flight, err);
+	if (!rc && got < max) {
+		room = max - got;
+		if (c->max_in_flight > 0 && in_flight + room > c->max_in_flight)
+			room =
+			    in_flight < c->max_in_flight ? (int)(c->max_in_flight - in_flight) : 0;
+		if (room > 0)
+			rc = pick(st, SQL_CLAIM_QUEUED, c, prefix, mine, got + room, ids, &got,
+				  takeovers, err);
 	}
-	st->db->drv->reset(s);
-	if (rc < 0)
-		goto fail;
-	for (int i = 0; i < got; i++) {
+	for (int i = 0; !rc && i < got; i++)
 		rc = RUN(st, SQL_TAKE, NULL, err, "iti", ids[i], c->owner,
 			 c->now + c->lease_seconds);
-		if (rc)
-			goto fail;
+	if (rc) {
+		store_rollback(st);
+		return rc;
 	}
 	rc = store_commit(st, err);
 	if (rc)
 		return rc;
 	*n = got;
 	return 0;
-fail:
-	store_rollback(st);
-	return rc;
 }
 
 static const char SQL_UPDATE[] =
