@@ -45,7 +45,7 @@ new_store "$WORK/s"
 	# a killed deliverer's messages are due again 7 s later (timeout_ms 5000 + 2 s)
 	printf 'lease_seconds = 7\nretry_base_ms = 500\nretry_cap_ms = 2000\n'
 	# one node: a restarted worker takes its orders back at once
-	printf '[worker]\nnode = drill\nthreads = 4\nclaim_interval_ms = 100\n'
+	printf '[worker]\nnode = drill\nthreads = 8\nclaim_interval_ms = 100\n'
 	printf 'backoff_base_ms = 200\nbackoff_cap_ms = 2000\npoll_ms = 300\nlease_seconds = 30\n'
 	printf 'max_retries = 30\nmax_in_flight = 50\n'
 	printf '[install]\ncoalesce_ms = 200\nreload_timeout_ms = 5000\n'
@@ -139,7 +139,7 @@ for delay in $(cat "$WORK/delays"); do
 	sleep "$delay"
 	set -- $($DRILL open "$DB")
 	[ "$1" -eq 0 ] && [ "$2" -eq 0 ] && break
-	kill -KILL "$WPID"
+	kill -KILL "$WPID" 2>/dev/null
 	wait "$WPID" 2>/dev/null
 	st=$?
 	# 137: our SIGKILL; anything else: the worker had ended by itself
