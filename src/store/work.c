@@ -218,10 +218,12 @@ int store_order_update(store_t *st, const struct store_order_update *u, struct c
 	rc = store_begin(st, err);
 	if (rc)
 		return rc;
+	/* a terminal order is nobody's: its lease goes with the last step */
 	rc = RUN(st, SQL_UPDATE, &changed, err, "itttiiiiitibtbti", u->order_id, from, u->owner, to,
-		 u->now, u->next_run_at, u->lease_expires, (int64_t)u->retries, (int64_t)u->attempt,
-		 u->names, u->new_issuance_id, (int)u->set_failure, u->failure,
-		 (int)u->failure_retryable, u->failure_detail, (int64_t)u->revocation_pending);
+		 u->now, u->next_run_at, order_state_is_terminal(u->to) ? 0 : u->lease_expires,
+		 (int64_t)u->retries, (int64_t)u->attempt, u->names, u->new_issuance_id,
+		 (int)u->set_failure, u->failure, (int)u->failure_retryable, u->failure_detail,
+		 (int64_t)u->revocation_pending);
 	if (rc)
 		goto fail;
 	if (!changed) {

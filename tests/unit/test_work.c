@@ -235,6 +235,7 @@ static void test_failure_recorded_and_lease_released(void **state)
 	struct cd_err err = { 0 };
 
 	assert_int_equal(claim(e, "a", "b1", 0, NOW, NULL), 1);
+	/* a terminal state drops the lease, even one the step asked to keep */
 	assert_int_equal(store_order_update(e->st,
 					    &(struct store_order_update){
 						.order_id = e->order_id,
@@ -243,6 +244,7 @@ static void test_failure_recorded_and_lease_released(void **state)
 						.to = ORDER_FAILED,
 						.now = NOW,
 						.next_run_at = NOW,
+						.lease_expires = NOW + 5,
 						.set_failure = true,
 						.failure = "dns_not_pointing",
 						.failure_detail = "example.jp points at 192.0.2.1",
