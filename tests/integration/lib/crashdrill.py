@@ -5,7 +5,9 @@ the drill, each judged on its own (standard library only).
 
   crashdrill.py dns MGMT_URL FILE   challtestsrv: each line "add NAME ADDR" or
                                     "clear NAME" (one process for hundreds)
-  crashdrill.py open DB             "ORDERS_OPEN MAIL_WAITING" of the store
+  crashdrill.py open DB             "ORDERS_OPEN MAIL_WAITING MAIL_LEASED STATES" of
+                                    the store: STATES the states of the orders a
+                                    worker holds, "-" for none
   crashdrill.py check --db DB --pebble-log LOG --g3-mgmt URL --g3-ca PEM
                       --roots PEM --sites FILE --old DIR --smtp-dir DIR
       prints one "figure value" line per figure (and "# ..." details):
@@ -27,6 +29,9 @@ the drill, each judged on its own (standard library only).
       mail_missing           done orders whose Message-ID never arrived
       deliveries, mail_repeated   messages received / with a Message-ID seen
                              before
+      mail_repeat_unexplained     repeated Message-IDs whose message was
+                             claimed only once (a redelivery must follow a
+                             lapsed lease: a killed deliverer)
 SITES lines: "FQDN ADDR TLS_PORT CERTIFICATE_ID"; the old certificate of FQDN
 is OLD/FQDN/fullchain.pem.
 """
@@ -72,7 +77,11 @@ def open_work(db):
                   "('done', 'failed', 'canceled')").fetchone()[0]
     m = c.execute("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL "
                   "AND failed_at IS NULL").fetchone()[0]
-    print(o, m)
+    leased = c.execute("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL "
+                       "AND lease_owner IS NOT NULL").fetchone()[0]
+    states = [r[0] for r in c.execute("SELECT DISTINCT state FROM orders WHERE "
+                                      "lease_owner IS NOT NULL ORDER BY state")]
+    print(o, m, leased, ",".join(states) or "-")
 
 
 def out(name, value):
@@ -282,6 +291,17 @@ def check(a):
     out("mail_missing", missing)
     out("deliveries", len(ids))
     out("mail_repeated", len(ids) - len(seen))
+    unexplained = 0
+    for mid, n in collections.Counter(ids).items():
+        if n < 2:
+            continue
+        row = db.execute("SELECT attempts FROM outbox WHERE message_id = ? OR message_id = ?",
+                         (mid, "<%s>" % mid)).fetchone()
+        if row is None or row[0] < n:
+            unexplained += 1
+            detail("Message-ID %s received %d times, claimed %s times" %
+                   (mid, n, row[0] if row else "no"))
+    out("mail_repeat_unexplained", unexplained)
 
 
 def main():
