@@ -23,7 +23,8 @@ static const char WORKER_HELP[] =
     "when its lease expires. `certdesk serve` runs the same workers beside the\n"
     "portal.\n\n"
     "  --threads N    worker threads ([worker] threads)\n"
-    "  --until-idle   exit once no order is open (0 when the store stayed healthy)\n\n"
+    "  --until-idle   exit once no order is open and no mail is waiting to be\n"
+    "                 delivered (0 when the store stayed healthy)\n\n"
     "Stops on SIGINT or SIGTERM after the steps in progress.\n";
 
 static volatile sig_atomic_t stop_signal;

@@ -413,12 +413,18 @@ struct store_order {
 };
 int store_order_get(store_t *st, int64_t order_id, struct store_order *out, struct cd_err *err);
 
+/* Who claims, and when: owner is "NODE/BOOT/THREAD". */
+struct store_claim {
+	const char *node, *boot, *owner;
+	int64_t now, lease_seconds;
+	int max_in_flight; /* queued orders start only while fewer are past queued (0: no cap) */
+};
 /* Claims up to max runnable orders (open, due at now, lease free or expired
- * or held by an earlier process of this node: owner "NODE/BOOT/THREAD") for
- * owner until now + lease. ids[] gets them; *takeovers counts leases taken
- * from another node. */
-int store_orders_claim(store_t *st, const char *node, const char *boot, const char *owner,
-		       int64_t now, int64_t lease_seconds, int max, int64_t *ids, int *n,
+ * or held by an earlier process of this node) for c->owner until now + lease:
+ * orders in flight first, then queued ones while fewer than max_in_flight
+ * orders of every node are past queued or being started. ids[] gets them;
+ * *takeovers counts leases taken from another node. */
+int store_orders_claim(store_t *st, const struct store_claim *c, int max, int64_t *ids, int *n,
 		       int *takeovers, struct cd_err *err);
 
 struct store_order_update {

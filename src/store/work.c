@@ -10,6 +10,7 @@
  * live thread of this process. Fencing: an update names the state
  * it started from and the owner; if either changed, nothing is written.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,65 +74,128 @@ int store_order_get(store_t *st, int64_t order_id, struct store_order *out, stru
 	return rc < 0 ? rc : 0;
 }
 
-static const char SQL_CLAIMABLE[] =
-    "SELECT order_id, lease_owner FROM orders "
-    "WHERE state NOT IN ('done', 'failed', 'canceled') AND next_run_at <= $1 "
-    "AND (lease_owner IS NULL OR lease_expires < $1 "
-    "     OR (substr(lease_owner, 1, length($2)) = $2 "
-    "         AND substr(lease_owner, 1, length($3)) <> $3)) "
+/* Orders already in flight come first: finishing them frees the CA, the
+ * servers and the mail for the next, and a queued order is started only while
+ * fewer than max_in_flight orders (across every node) are past `queued` or
+ * being started (a queued order under a live lease). Otherwise a queue of
+ * 10,000 would start every order and finish none until all were started.
+ *
+ * Each statement names the states it wants, so that it reads the
+ * (state, next_run_at) index and never the done orders, which pile up: the
+ * in-flight states are listed from core's state machine once. */
+#define CLAIM_FREE                                                                                 \
+	"next_run_at <= $1 AND (lease_owner IS NULL OR lease_expires < $1 "                        \
+	"OR (substr(lease_owner, 1, length($2)) = $2 AND substr(lease_owner, 1, length($3)) <> "   \
+	"$3)) ORDER BY next_run_at, order_id LIMIT $4"
+static const char SQL_CLAIM_QUEUED[] =
+    "SELECT order_id, lease_owner FROM orders WHERE state = 'queued' "
     /* a paused campaign (0: all) starts no queued order (src/store/bulk.c) */
-    "AND NOT (state = 'queued' AND EXISTS (SELECT 1 FROM campaign_pauses p "
-    "         WHERE p.campaign_id = 0 OR p.campaign_id = orders.campaign_id)) "
-    "ORDER BY next_run_at, order_id LIMIT $4";
+    "AND NOT EXISTS (SELECT 1 FROM campaign_pauses p "
+    "WHERE p.campaign_id = 0 OR p.campaign_id = orders.campaign_id) AND " CLAIM_FREE;
 static const char SQL_TAKE[] =
     "UPDATE orders SET lease_owner = $2, lease_expires = $3 WHERE order_id = $1";
+static char sql_claim_in_flight[1024], sql_count_in_flight[1024];
+static pthread_once_t sql_once = PTHREAD_ONCE_INIT;
 
-int store_orders_claim(store_t *st, const char *node, const char *boot, const char *owner,
-		       int64_t now, int64_t lease_seconds, int max, int64_t *ids, int *n,
-		       int *takeovers, struct cd_err *err)
+static void build_sql(void)
 {
-	char prefix[200], mine[260];
-	struct db_stmt *s;
-	int rc, got = 0;
+	char states[256] = "";
+	size_t used = 0;
 
-	*n = 0;
-	*takeovers = 0;
-	snprintf(prefix, sizeof(prefix), "%s/", node);
-	snprintf(mine, sizeof(mine), "%s/%s/", node, boot);
-	rc = store_begin(st, err);
+	for (int s = ORDER_QUEUED + 1; s < ORDER_STATE_COUNT; s++)
+		if (order_state_is_open((enum order_state)s))
+			used += (size_t)snprintf(states + used, sizeof(states) - used, "%s'%s'",
+						 used ? ", " : "",
+						 order_state_name((enum order_state)s));
+	snprintf(sql_claim_in_flight, sizeof(sql_claim_in_flight),
+		 "SELECT order_id, lease_owner FROM orders WHERE state IN (%s) AND %s", states,
+		 CLAIM_FREE);
+	snprintf(sql_count_in_flight, sizeof(sql_count_in_flight),
+		 "SELECT (SELECT COUNT(*) FROM orders WHERE state IN (%s)) + (SELECT COUNT(*) "
+		 "FROM orders WHERE state = 'queued' AND lease_owner IS NOT NULL AND "
+		 "lease_expires >= $1)",
+		 states);
+}
+
+static int count_in_flight(store_t *st, int64_t now, int64_t *n, struct cd_err *err)
+{
+	struct db_stmt *s;
+	int rc = db_stmt(st->db, sql_count_in_flight, &s, err);
+
 	if (rc)
 		return rc;
-	rc = db_stmt(st->db, SQL_CLAIMABLE, &s, err);
+	*n = 0;
+	rc = db_run(st->db, s, err, "i", now);
+	if (rc == 1)
+		*n = st->db->drv->col_int64(s, 0);
+	st->db->drv->reset(s);
+	return rc < 0 ? rc : 0;
+}
+
+/* Adds up to max - *got claimable orders of one statement to ids[]. */
+static int pick(store_t *st, const char *sql, const struct store_claim *c, const char *prefix,
+		const char *mine, int max, int64_t *ids, int *got, int *takeovers,
+		struct cd_err *err)
+{
+	struct db_stmt *s;
+	int rc = db_stmt(st->db, sql, &s, err);
+
 	if (rc)
-		goto fail;
-	for (rc = db_run(st->db, s, err, "itti", now, prefix, mine, (int64_t)max);
-	     rc == 1 && got < max; rc = db_next(st->db, s, err)) {
+		return rc;
+	for (rc = db_run(st->db, s, err, "itti", c->now, prefix, mine, (int64_t)(max - *got));
+	     rc == 1 && *got < max; rc = db_next(st->db, s, err)) {
 		const char *prev = st->db->drv->col_text(s, 1);
 
-		ids[got++] = st->db->drv->col_int64(s, 0);
+		ids[(*got)++] = st->db->drv->col_int64(s, 0);
 		if (prev && strncmp(prev, prefix, strlen(prefix)) != 0)
 			(*takeovers)++;
 	}
 	st->db->drv->reset(s);
-	if (rc < 0)
-		goto fail;
-	for (int i = 0; i < got; i++) {
-		rc = RUN(st, SQL_TAKE, NULL, err, "iti", ids[i], owner, now + lease_seconds);
-		if (rc)
-			goto fail;
-	}
-	/* shared by every node, for /metrics */
-	rc = store_metric_add(st, "lease_takeovers", "", *takeovers, err);
+	return rc < 0 ? rc : 0;
+}
+
+int store_orders_claim(store_t *st, const struct store_claim *c, int max, int64_t *ids, int *n,
+		       int *takeovers, struct cd_err *err)
+{
+	char prefix[200], mine[260];
+	int64_t in_flight = 0;
+	int rc, got = 0, room;
+
+	*n = 0;
+	*takeovers = 0;
+	pthread_once(&sql_once, build_sql);
+	snprintf(prefix, sizeof(prefix), "%s/", c->node);
+	snprintf(mine, sizeof(mine), "%s/%s/", c->node, c->boot);
+	rc = store_begin(st, err);
 	if (rc)
-		goto fail;
+		return rc;
+	rc = pick(st, sql_claim_in_flight, c, prefix, mine, max, ids, &got, takeovers, err);
+	if (!rc && got < max)
+		rc = count_in_flight(st, c->now, &in_flight, err);
+	if (!rc && got < max) {
+		room = max - got;
+		if (c->max_in_flight > 0 && in_flight + room > c->max_in_flight)
+			room =
+			    in_flight < c->max_in_flight ? (int)(c->max_in_flight - in_flight) : 0;
+		if (room > 0)
+			rc = pick(st, SQL_CLAIM_QUEUED, c, prefix, mine, got + room, ids, &got,
+				  takeovers, err);
+	}
+	for (int i = 0; !rc && i < got; i++)
+		rc = RUN(st, SQL_TAKE, NULL, err, "iti", ids[i], c->owner,
+			 c->now + c->lease_seconds);
+	/* shared by every node, for /metrics */
+	if (!rc)
+		rc = store_metric_add(st, "lease_takeovers", "", *takeovers, err);
+	if (rc) {
+		store_rollback(st);
+		return rc;
+	}
 	rc = store_commit(st, err);
 	if (rc)
 		return rc;
 	*n = got;
 	return 0;
-fail:
-	store_rollback(st);
-	return rc;
 }
 
 static const char SQL_UPDATE[] =
@@ -165,10 +229,12 @@ int store_order_update(store_t *st, const struct store_order_update *u, struct c
 	rc = store_begin(st, err);
 	if (rc)
 		return rc;
+	/* a terminal order is nobody's: its lease goes with the last step */
 	rc = RUN(st, SQL_UPDATE, &changed, err, "itttiiiiitibtbti", u->order_id, from, u->owner, to,
-		 u->now, u->next_run_at, u->lease_expires, (int64_t)u->retries, (int64_t)u->attempt,
-		 u->names, u->new_issuance_id, (int)u->set_failure, u->failure,
-		 (int)u->failure_retryable, u->failure_detail, (int64_t)u->revocation_pending);
+		 u->now, u->next_run_at, order_state_is_terminal(u->to) ? 0 : u->lease_expires,
+		 (int64_t)u->retries, (int64_t)u->attempt, u->names, u->new_issuance_id,
+		 (int)u->set_failure, u->failure, (int)u->failure_retryable, u->failure_detail,
+		 (int64_t)u->revocation_pending);
 	if (rc)
 		goto fail;
 	if (!changed) {

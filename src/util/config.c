@@ -146,6 +146,7 @@ static const struct setting registry[] = {
 	{ "worker", "revoke_max_retries", "6", T_INT },
 	{ "worker", "mail", "yes", T_BOOL },
 	{ "worker", "in_serve", "yes", T_BOOL },
+	{ "worker", "max_in_flight", "256", T_INT },
 	{ "ca *", "cert_key_type", NULL, T_STR }, /* deprecated: key_type (renamed[] below) */
 	{ "ca *", "caa_identity", "", T_STR },
 	{ "ca *", "roots", "", T_PATH },

@@ -70,6 +70,8 @@ static int load_settings(struct worker_pool *p, struct cd_err *err)
 	if (!rc)
 		rc = get_long(cfg, "revoke_max_retries", 0, 1000, &p->revoke_max_retries, err);
 	if (!rc)
+		rc = get_long(cfg, "max_in_flight", 1, 1000000, &p->max_in_flight, err);
+	if (!rc)
 		rc = cd_config_get_bool(cfg, "worker", "mail", &p->mail, err);
 	if (!rc)
 		rc = cd_config_get_int(cfg, "provider", "max_validity_days", 0, 3650,
@@ -147,6 +149,22 @@ static void deliver_mail(struct worker_thread *t)
 	atomic_fetch_add(&p->mails_failed, (uint64_t)failed);
 }
 
+/* With --until-idle: nothing left to do once no order is open and, when this
+ * pool delivers mail, no message is waiting in the outbox (one leased by a
+ * killed process included: it is delivered once its lease runs out). */
+static bool idle(struct worker_thread *t, struct cd_err *err)
+{
+	struct worker_pool *p = t->pool;
+	int64_t open = 1, pending = 1, sent, failed;
+
+	if (store_orders_count_open(t->st, &open, err) || open > 0)
+		return false;
+	if (!p->mail)
+		return true;
+	deliver_mail(t);
+	return store_outbox_counts(t->st, &pending, &sent, &failed, err) == 0 && pending == 0;
+}
+
 static void *thread_main(void *arg)
 {
 	struct worker_thread *t = arg;
@@ -166,13 +184,18 @@ static void *thread_main(void *arg)
 		store_set_source(t->st, source); /* the audit trail's source of its events */
 	}
 	while (!atomic_load(&p->stop)) {
-		int64_t id, now = cd_time_now();
+		struct store_claim c = { .node = p->node,
+					 .boot = p->boot,
+					 .owner = t->owner,
+					 .now = cd_time_now(),
+					 .lease_seconds = p->lease_s,
+					 .max_in_flight = (int)p->max_in_flight };
+		int64_t id;
 		int n = 0, takeovers = 0;
 
 		if (t->index == 0 && p->mail)
 			deliver_mail(t);
-		if (store_orders_claim(t->st, p->node, p->boot, t->owner, now, p->lease_s, 1, &id,
-				       &n, &takeovers, &err)) {
+		if (store_orders_claim(t->st, &c, 1, &id, &n, &takeovers, &err)) {
 			if (err.code != CD_EBUSY)
 				cd_log(CD_LOG_WARN, "worker %d: claim: %s", t->index, err.msg);
 			nap(p, p->claim_interval_ms);
@@ -180,15 +203,9 @@ static void *thread_main(void *arg)
 		}
 		atomic_fetch_add(&p->takeovers, (uint64_t)takeovers);
 		if (n == 0) {
-			if (p->opt.until_idle) {
-				int64_t open = 1;
-
-				if (!store_orders_count_open(t->st, &open, &err) && open == 0) {
-					if (p->mail)
-						deliver_mail(t);
-					worker_pool_request_stop(p);
-					break;
-				}
+			if (p->opt.until_idle && idle(t, &err)) {
+				worker_pool_request_stop(p);
+				break;
 			}
 			nap(p, p->claim_interval_ms);
 			continue;

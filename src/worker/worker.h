@@ -8,7 +8,8 @@
  * installer and the mail settings are shared. Settings ([worker]): node,
  * threads, lease_seconds, claim_interval_ms, backoff_base_ms, backoff_cap_ms,
  * max_retries, max_attempts, attempt_timeout_s, revoke_delay_s,
- * revoke_max_retries, mail (deliver the outbox too).
+ * revoke_max_retries, mail (deliver the outbox too), max_in_flight (orders
+ * past queued at once, across every node: queued ones wait for a place).
  */
 #ifndef CD_WORKER_WORKER_H
 #define CD_WORKER_WORKER_H
@@ -26,7 +27,7 @@ struct worker_options {
 	const char *store_url;	     /* each thread opens its own connection */
 	const struct secretbox *box; /* order keys and CA account keys */
 	int threads;		     /* 0 = [worker] threads */
-	bool until_idle;	     /* stop once no open order is left */
+	bool until_idle;	     /* stop once no open order (and no mail to deliver) is left */
 };
 
 /* Starts the pool (threads running). cfg and box must outlive it. */

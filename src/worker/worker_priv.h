@@ -28,6 +28,7 @@ struct worker_pool {
 	char node[64], boot[24], actor[96];
 	long lease_s, claim_interval_ms, backoff_base_ms, backoff_cap_ms, poll_ms;
 	long max_retries, max_attempts, attempt_timeout_s, revoke_delay_s, revoke_max_retries;
+	long max_in_flight;
 	long provider_cap_days;
 	bool mail;
 	char active_ca[64];

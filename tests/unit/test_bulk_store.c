@@ -172,7 +172,12 @@ static int claim(struct env *e, int64_t now)
 	int n = -1, t = 0;
 
 	assert_int_equal(
-	    store_orders_claim(e->st, "n", "b1", "n/b1/0", now, 60, 4, ids, &n, &t, &err), 0);
+	    store_orders_claim(
+		e->st,
+		&(struct store_claim){
+		    .node = "n", .boot = "b1", .owner = "n/b1/0", .now = now, .lease_seconds = 60 },
+		4, ids, &n, &t, &err),
+	    0);
 	if (n)
 		assert_int_equal(store_orders_release(e->st, "n/b1/0", &err), 0);
 	return n;
@@ -219,7 +224,12 @@ static void test_started_order_runs_on_while_paused(void **state)
 	int n = 0, t = 0;
 
 	assert_int_equal(
-	    store_orders_claim(e->st, "n", "b1", "n/b1/0", NOW, 60, 1, ids, &n, &t, &err), 0);
+	    store_orders_claim(
+		e->st,
+		&(struct store_claim){
+		    .node = "n", .boot = "b1", .owner = "n/b1/0", .now = NOW, .lease_seconds = 60 },
+		1, ids, &n, &t, &err),
+	    0);
 	assert_int_equal(n, 1);
 	assert_int_equal(
 	    store_order_update(e->st,

@@ -138,8 +138,13 @@ static int claim(struct env *e, const char *node, int64_t now)
 	int n = 0, t = -1;
 
 	snprintf(owner, sizeof(owner), "%s/b/0", node);
-	assert_int_equal(store_orders_claim(e->st, node, "b", owner, now, 60, 4, ids, &n, &t, &err),
-			 0);
+	assert_int_equal(
+	    store_orders_claim(
+		e->st,
+		&(struct store_claim){
+		    .node = node, .boot = "b", .owner = owner, .now = now, .lease_seconds = 60 },
+		4, ids, &n, &t, &err),
+	    0);
 	assert_int_equal(n, 1);
 	return t;
 }

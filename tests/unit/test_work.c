@@ -4,7 +4,8 @@
  * live thread's order never taken), the fenced update, attempts, operator
  * cancel and kick, the issuance that becomes current (and the old one again
  * when the new one fails before it was live), the operator's resume of an
- * order that failed after issuance; and the backoff rule.
+ * order that failed after issuance; the claim order (orders in flight first,
+ * queued ones only under [worker] max_in_flight); and the backoff rule.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -104,20 +105,35 @@ static int teardown(void **state)
 	return 0;
 }
 
-static int claim(struct env *e, const char *node, const char *boot, int thread, int64_t now,
-		 int *takeovers)
+/* Claims up to max orders with at most cap in flight; ids[] gets them. */
+static int claim_ids(struct env *e, const char *node, const char *boot, int thread, int64_t now,
+		     int cap, int max, int64_t *ids, int *takeovers)
 {
 	char owner[128];
 	struct cd_err err = { 0 };
-	int64_t ids[4];
 	int n = -1, t = 0;
 
 	snprintf(owner, sizeof(owner), "%s/%s/%d", node, boot, thread);
-	assert_int_equal(
-	    store_orders_claim(e->st, node, boot, owner, now, LEASE, 4, ids, &n, &t, &err), 0);
+	assert_int_equal(store_orders_claim(e->st,
+					    &(struct store_claim){ .node = node,
+								   .boot = boot,
+								   .owner = owner,
+								   .now = now,
+								   .lease_seconds = LEASE,
+								   .max_in_flight = cap },
+					    max, ids, &n, &t, &err),
+			 0);
 	if (takeovers)
 		*takeovers = t;
 	return n;
+}
+
+static int claim(struct env *e, const char *node, const char *boot, int thread, int64_t now,
+		 int *takeovers)
+{
+	int64_t ids[4];
+
+	return claim_ids(e, node, boot, thread, now, 256, 4, ids, takeovers);
 }
 
 static void test_lease_excludes_others_until_expiry(void **state)
@@ -220,6 +236,7 @@ static void test_failure_recorded_and_lease_released(void **state)
 	struct cd_err err = { 0 };
 
 	assert_int_equal(claim(e, "a", "b1", 0, NOW, NULL), 1);
+	/* a terminal state drops the lease, even one the step asked to keep */
 	assert_int_equal(store_order_update(e->st,
 					    &(struct store_order_update){
 						.order_id = e->order_id,
@@ -228,6 +245,7 @@ static void test_failure_recorded_and_lease_released(void **state)
 						.to = ORDER_FAILED,
 						.now = NOW,
 						.next_run_at = NOW,
+						.lease_expires = NOW + 5,
 						.set_failure = true,
 						.failure = "dns_not_pointing",
 						.failure_detail = "example.jp points at 192.0.2.1",
@@ -479,6 +497,126 @@ static void test_resume_refused_after_a_later_order(void **state)
 			 -CD_ESTATE);
 }
 
+/* Another certificate of member m1 with a queued order; returns the order. */
+static int64_t add_order(struct env *e, const char *cert, const char *cn, const char *sha)
+{
+	struct cd_err err = { 0 };
+	int64_t id = 0;
+	bool created = false;
+	int ch;
+
+	assert_int_equal(store_certificate_import(
+			     e->st,
+			     &(struct store_certificate){ .certificate_id = cert,
+							  .member_id = "m1",
+							  .product = "jprs_dv_rs_1y",
+							  .common_name = cn,
+							  .term_start = "2026-01-01",
+							  .term_end = "2027-12-31",
+							  .term_end_at = NOW + 400 * 86400 },
+			     &(struct store_issuance){ .source = "import",
+						       .issuer_dn = "CN=G3",
+						       .issuer_der_hex = "3000",
+						       .serial = sha,
+						       .sha256 = sha,
+						       .sans = cn,
+						       .chain_pem = "PEM",
+						       .not_before = NOW - 86400,
+						       .not_after = NOW + 300 * 86400 },
+			     NOW, &ch, &err),
+			 0);
+	assert_int_equal(
+	    store_order_create(e->st, cert, 0, "operator:t", NULL, NOW, &id, &created, &err), 0);
+	assert_true(created);
+	return id;
+}
+
+/* Starts the lowest queued order as a worker would: claimed at NOW, moved to
+ * preflight, its lease given back, due again at NOW + 5. */
+static int64_t start_one(struct env *e)
+{
+	struct cd_err err = { 0 };
+	int64_t id = 0;
+
+	assert_int_equal(claim_ids(e, "s", "b0", 0, NOW, 256, 1, &id, NULL), 1);
+	assert_int_equal(store_order_update(e->st,
+					    &(struct store_order_update){ .order_id = id,
+									  .owner = "s/b0/0",
+									  .from = ORDER_QUEUED,
+									  .to = ORDER_PREFLIGHT,
+									  .now = NOW,
+									  .next_run_at = NOW + 5,
+									  .lease_expires = 0,
+									  .revocation_pending = -1,
+									  .actor = "worker:s" },
+					    &err),
+			 0);
+	return id;
+}
+
+struct in_flight_case {
+	const char *name;
+	int cap, max;	 /* [worker] max_in_flight, orders asked for */
+	int started;	 /* how many of the 3 orders are past queued before the claim */
+	int want;	 /* orders claimed */
+	int want_states; /* of them, how many past queued (they come first) */
+};
+
+static struct in_flight_case in_flight_cases[] = {
+	{ "in flight before queued, though due later", 256, 1, 1, 1, 1 },
+	{ "under the cap: in flight first, then queued", 256, 4, 1, 3, 1 },
+	{ "cap reached: only the one in flight", 1, 4, 1, 1, 1 },
+	{ "cap 2, one in flight: one queued starts", 2, 4, 1, 2, 1 },
+	{ "cap 2, none in flight: two queued start", 2, 4, 0, 2, 0 },
+	{ "cap 1, two in flight: both resumed, none started", 1, 4, 2, 2, 2 },
+	{ "cap 0: no cap", 0, 4, 0, 3, 0 },
+};
+
+static void test_claim_in_flight_first(void **state)
+{
+	const struct in_flight_case *c = *state;
+	struct env *e = NULL;
+	struct store_order o;
+	struct cd_err err = { 0 };
+	int64_t got[4];
+	int n, past = 0;
+
+	assert_int_equal(setup((void **)&e), 0);
+	add_order(e, "c2", "two.example.jp", "bb");
+	add_order(e, "c3", "three.example.jp", "cc");
+	for (int i = 0; i < c->started; i++)
+		start_one(e);
+	n = claim_ids(e, "a", "b1", 0, NOW + 10, c->cap, c->max, got, NULL);
+	if (n != c->want)
+		fail_msg("case '%s': %d claimed, want %d", c->name, n, c->want);
+	for (int i = 0; i < n; i++) {
+		assert_int_equal(store_order_get(e->st, got[i], &o, &err), 0);
+		if (o.state != ORDER_QUEUED) {
+			if (i != past)
+				fail_msg("case '%s': a queued order came before one in flight",
+					 c->name);
+			past++;
+		}
+	}
+	if (past != c->want_states)
+		fail_msg("case '%s': %d in flight claimed, want %d", c->name, past, c->want_states);
+	assert_int_equal(teardown((void **)&e), 0);
+}
+
+static void test_order_being_started_counts(void **state)
+{
+	struct env *e = *state;
+	int64_t id = 0, again = 0;
+
+	add_order(e, "c2", "two.example.jp", "bb");
+	/* cap 1: a queued order under a live lease is being started */
+	assert_int_equal(claim_ids(e, "a", "b1", 0, NOW, 1, 1, &id, NULL), 1);
+	assert_int_equal(claim_ids(e, "z", "b9", 0, NOW + 1, 1, 4, &again, NULL), 0);
+	/* its lease ran out (its worker died): it no longer counts, and is retaken */
+	assert_int_equal(claim_ids(e, "z", "b9", 0, NOW + LEASE + 1, 1, 4, &again, NULL), 1);
+	assert_true(again == id);
+}
+
 struct backoff_case {
 	const char *name;
 	long base, cap;
@@ -513,7 +651,8 @@ static void test_backoff(void **state)
 
 int main(void)
 {
-	static struct CMUnitTest tests[12 + sizeof(backoffs) / sizeof(backoffs[0])];
+	static struct CMUnitTest tests[13 + sizeof(backoffs) / sizeof(backoffs[0]) +
+				       sizeof(in_flight_cases) / sizeof(in_flight_cases[0])];
 	static const struct CMUnitTest fixed[] = {
 		T(test_lease_excludes_others_until_expiry),
 		T(test_restarted_node_takes_its_own_back),
@@ -527,6 +666,7 @@ int main(void)
 		T(test_resume_after_issuance),
 		T(test_resume_refused_before_issuance),
 		T(test_resume_refused_after_a_later_order),
+		T(test_order_being_started_counts),
 	};
 	size_t n = 0;
 
@@ -535,5 +675,9 @@ int main(void)
 	for (size_t i = 0; i < sizeof(backoffs) / sizeof(backoffs[0]); i++)
 		tests[n++] =
 		    (struct CMUnitTest){ backoffs[i].name, test_backoff, NULL, NULL, &backoffs[i] };
+	for (size_t i = 0; i < sizeof(in_flight_cases) / sizeof(in_flight_cases[0]); i++)
+		tests[n++] =
+		    (struct CMUnitTest){ in_flight_cases[i].name, test_claim_in_flight_first, NULL,
+					 NULL, &in_flight_cases[i] };
 	return _cmocka_run_group_tests("work", tests, n, NULL, NULL);
 }

@@ -14,7 +14,16 @@ tap_cleanup() {
 	for pid in $TAP_PIDS; do kill "$pid" 2>/dev/null; done
 	rm -rf "$WORK"
 }
-trap tap_cleanup EXIT INT TERM
+# A signal ends the test once its peers are stopped: a trap that only
+# cleaned up would let the shell resume the test without them.
+tap_signal() {
+	tap_cleanup
+	trap - EXIT INT TERM
+	exit $((128 + $1))
+}
+trap tap_cleanup EXIT
+trap 'tap_signal 2' INT
+trap 'tap_signal 15' TERM
 
 ok() { TAP_N=$((TAP_N + 1)); echo "ok $TAP_N - $*"; }
 not_ok() {
