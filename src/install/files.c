@@ -233,9 +233,22 @@ int install_files_write(const struct install_settings *s, const struct install_s
 	if ((rc = install_mkdir_p(dir, 0755, err)))
 		return rc;
 	prior->had_files = stat(chain, &st) == 0 && stat(key, &st) == 0;
-	if (prior->had_files &&
-	    (rc = make_backup(s, site->fqdn, prior->backup, sizeof(prior->backup), err)))
+	/* Our own key already there means an earlier try of this very install
+	 * was cut short (a crash, perhaps between the key and the chain): what is
+	 * on disk is ours, maybe torn, and the operator's previous pair is the
+	 * backup that try made. Backing up the files again would make a rollback
+	 * restore a key that does not match its certificate. */
+	if (prior->had_files && (rc = file_equals(key, site->key_pem, site->key_len, err)) != 0) {
+		if (rc < 0)
+			return rc;
+		if ((rc = install_files_newest_backup(s, site->fqdn, prior->backup,
+						      sizeof(prior->backup), err)))
+			return rc;
+		prior->had_files = prior->backup[0] != '\0';
+	} else if (prior->had_files &&
+		   (rc = make_backup(s, site->fqdn, prior->backup, sizeof(prior->backup), err))) {
 		return rc;
+	}
 	/* the key first: a fullchain never points at a key that is not there yet */
 	if ((rc = cd_file_write_durable(key, site->key_pem, site->key_len, 0600, err)))
 		return rc;

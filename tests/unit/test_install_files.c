@@ -229,6 +229,47 @@ static void test_files_cycle(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* A crash between the key and the chain leaves our new key beside the old
+ * chain. The retry must not back that torn pair up: its prior is the backup
+ * the cut-short try made, so a rollback restores a matching key and chain. */
+static void test_torn_write_not_backed_up(void **state)
+{
+	char dir[] = "/tmp/cd-install-XXXXXX", path[4200], cmd[600], key1[] = "KEY-ONE\n",
+	     key2[] = "KEY-TWO\n", first[4096], *buf;
+	struct install_settings s;
+	struct install_prior prior;
+	struct install_site st;
+	struct cd_err err = { 0 };
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	settings(&s, dir);
+	site(&st, "CHAIN-ONE\n", key1);
+	assert_int_equal(install_files_write(&s, &st, &prior, &err), 0);
+	site(&st, "CHAIN-TWO\n", key2);
+	assert_int_equal(install_files_write(&s, &st, &prior, &err), 0);
+	snprintf(first, sizeof(first), "%s", prior.backup);
+	/* the crash: the new key written, the old chain still there */
+	snprintf(path, sizeof(path), "%s/a.test/fullchain.pem", dir);
+	assert_int_equal(cd_file_write_durable(path, "CHAIN-ONE\n", 10, 0644, &err), 0);
+	assert_int_equal(install_files_write(&s, &st, &prior, &err), 0);
+	assert_true(prior.had_files);
+	assert_string_equal(prior.backup, first);
+	snprintf(cmd, sizeof(cmd), "test $(ls '%s/.certdesk-backup/a.test' | wc -l) = 1", dir);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(install_files_restore(&s, "a.test", prior.backup, &err), 0);
+	snprintf(path, sizeof(path), "%s/a.test/privkey.pem", dir);
+	assert_non_null(buf = slurp(path));
+	assert_string_equal(buf, "KEY-ONE\n");
+	free(buf);
+	snprintf(path, sizeof(path), "%s/a.test/fullchain.pem", dir);
+	assert_non_null(buf = slurp(path));
+	assert_string_equal(buf, "CHAIN-ONE\n");
+	free(buf);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -236,6 +277,7 @@ int main(void)
 		cmocka_unit_test(test_blame_table),
 		cmocka_unit_test(test_fqdn_ok),
 		cmocka_unit_test(test_files_cycle),
+		cmocka_unit_test(test_torn_write_not_backed_up),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
