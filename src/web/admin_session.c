@@ -264,9 +264,7 @@ static enum MHD_Result login_post(struct admin *a)
 	const char *name, *password, *next;
 	const char *failed = L(r, "オペレータ名またはパスワードが正しくありません。",
 			       "The operator name or the password is not correct.");
-	char pair[OPERATOR_MAX + 96];
-	int64_t last = 0, glast = 0;
-	int failures = 0, gfailures = 0, rc;
+	int failures = 0, rc;
 	long wait;
 	bool known, ok;
 	enum MHD_Result ret;
@@ -282,24 +280,12 @@ static enum MHD_Result login_post(struct admin *a)
 		ret = login_page(a, 200, next, NULL, failed, 0);
 		goto out;
 	}
-	snprintf(pair, sizeof(pair), "admin-pair:%s|%s", name, r->client);
-	if (store_web_throttle_get(r->st, pair, r->now, w->throttle_window, &failures, &last,
-				   &err) ||
-	    store_web_throttle_get(r->st, "admin-global", r->now, 60, &gfailures, &glast, &err))
+	if (web_login_wait(r, "admin-", name, &wait, &err))
 		goto fail;
-	wait = last + web_login_delay(w, failures) - r->now;
-	if (gfailures >= w->throttle_global_max && glast + 60 - r->now > wait)
-		wait = glast + 60 - r->now;
 	if (wait > 0) {
 		char msg[300];
 
-		atomic_fetch_add(&w->login_throttled, 1);
-		snprintf(msg, sizeof(msg),
-			 L(r,
-			   "ログインの失敗が続いたため、%ld秒間ログインできません。時間をおいてから"
-			   "もう一度お試しください。",
-			   "Too many failed logins. Please wait %ld seconds and try again."),
-			 wait);
+		web_login_wait_message(r, wait, msg, sizeof(msg));
 		ret = login_page(a, 429, next, name, msg, wait);
 		goto out;
 	}
@@ -315,10 +301,7 @@ static enum MHD_Result login_post(struct admin *a)
 	if (rc == 0)
 		sodium_memzero(o.password_hash, sizeof(o.password_hash));
 	if (!ok) {
-		atomic_fetch_add(&w->login_failures, 1);
-		if (store_web_throttle_fail(r->st, pair, r->now, w->throttle_window, &failures,
-					    &err) ||
-		    store_web_throttle_fail(r->st, "admin-global", r->now, 60, &gfailures, &err))
+		if (web_login_failed(r, "admin-", name, &failures, &err))
 			goto fail;
 		if (web_login_event(r, "operator", name, "login.failed",
 				    rc != 0  ? "no such operator"
@@ -331,7 +314,7 @@ static enum MHD_Result login_post(struct admin *a)
 		ret = login_page(a, 200, next, name, failed, 0);
 		goto out;
 	}
-	if (store_web_throttle_clear(r->st, pair, &err) || session_begin(a, o.operator_id) != 0 ||
+	if (web_login_succeeded(r, "admin-", name, &err) || session_begin(a, o.operator_id) != 0 ||
 	    web_login_event(r, "operator", o.operator_id, "login.ok", "password", &err))
 		goto fail;
 	cd_info("web: operator %s logged in from %s", o.operator_id, r->client);

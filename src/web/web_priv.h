@@ -150,6 +150,18 @@ enum MHD_Result web_login_get(struct req *r);
 bool web_login_name_ok(const char *s, size_t max);
 /* How long a (name, address) pair waits after `failures` failed logins. */
 long web_login_delay(const struct web_server *w, int failures);
+/* The login throttle of one form, its keys under `prefix` ("" for members,
+ * "admin-" for operators): per (name, client address) and a global ceiling.
+ * web_login_wait: the seconds the pair still has to wait (<= 0: it may try;
+ * a wait counts as a refusal); web_login_failed counts a failure (*failures:
+ * the pair's count after it); web_login_succeeded forgets the pair's. */
+#define WEB_THROTTLE_KEY_MAX 160
+int web_login_wait(struct req *r, const char *prefix, const char *name, long *wait,
+		   struct cd_err *err);
+void web_login_wait_message(struct req *r, long wait, char *msg, size_t size);
+int web_login_failed(struct req *r, const char *prefix, const char *name, int *failures,
+		     struct cd_err *err);
+int web_login_succeeded(struct req *r, const char *prefix, const char *name, struct cd_err *err);
 /* The audit trail's record of a login or logout: actor "who:name" (member or
  * operator), the source is the client's address (web_store set it). */
 int web_login_event(struct req *r, const char *who, const char *name, const char *kind,
