@@ -21,15 +21,7 @@ static const char *cookie_name(const struct web_server *w)
 
 static void set_cookie(struct req *r, const char *value, long max_age)
 {
-	char age[40] = "";
-
-	if (r->n_cookies >= 3)
-		return;
-	if (max_age >= 0)
-		snprintf(age, sizeof(age), "; Max-Age=%ld", max_age);
-	snprintf(r->cookies[r->n_cookies++], sizeof(r->cookies[0]),
-		 "%s=%s; Path=/admin%s; HttpOnly; SameSite=Strict%s", cookie_name(r->w), value, age,
-		 r->w->https ? "; Secure" : "");
+	web_add_cookie_at(r, cookie_name(r->w), value, "/admin", max_age, true, "Strict");
 }
 
 /* 0 (logged in or not), -2 for refused cookies, -1 when the store failed. */
@@ -89,16 +81,13 @@ static int session_begin(struct admin *a, const char *operator_id)
 {
 	struct req *r = a->r;
 	struct cd_err err = { 0 };
-	unsigned char b[32];
 	char sid[48], hash[WEB_HASH_HEX], csrf[65];
 
 	if (a->sid_hash[0]) /* a new id at login: the old session dies */
 		store_web_session_delete(r->st, a->sid_hash, &err);
 	if (store_admin_sessions_purge(r->st, r->now, r->now - r->w->session_idle, &err) != 0)
 		cd_warn("web: purging operator sessions: %s", err.msg);
-	randombytes_buf(b, sizeof(b));
-	sodium_bin2base64(sid, sizeof(sid), b, sizeof(b), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	sodium_memzero(b, sizeof(b));
+	web_new_session_id(sid);
 	web_sha256_hex(sid, hash);
 	web_random_hex(csrf, 32);
 	if (store_admin_session_create(r->st, hash, operator_id, csrf, r->client, r->now,
@@ -115,13 +104,7 @@ static int session_begin(struct admin *a, const char *operator_id)
 
 bool admin_csrf_ok(struct admin *a, const struct web_form *f)
 {
-	const char *t = web_form_get(f, "csrf");
-	bool ok = a->authed && t && strlen(t) == 64 && strlen(a->csrf) == 64 &&
-		  sodium_memcmp(t, a->csrf, 64) == 0;
-
-	if (!ok)
-		atomic_fetch_add(&a->r->w->csrf_refused, 1);
-	return ok;
+	return web_csrf_match(a->r->w, a->authed ? a->csrf : NULL, web_form_get(f, "csrf"));
 }
 
 /* --- chrome ------------------------------------------------------------------ */

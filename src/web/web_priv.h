@@ -121,8 +121,12 @@ const char *web_header(struct req *r, const char *name);
 const char *web_query(struct req *r, const char *name);
 /* The request's store connection (opened on first use); NULL after logging why. */
 store_t *web_store(struct req *r);
+/* A Set-Cookie of Path=/ and SameSite=Lax; _at names the path and SameSite.
+ * max_age < 0: a session cookie. Secure when the portal is https. */
 void web_add_cookie(struct req *r, const char *name, const char *value, long max_age,
 		    bool http_only);
+void web_add_cookie_at(struct req *r, const char *name, const char *value, const char *path,
+		       long max_age, bool http_only, const char *same_site);
 
 /* Page chrome: the header (with the language switch and logout when logged
  * in) and the footer. refresh > 0 adds a meta refresh. */
@@ -136,6 +140,11 @@ void web_page_end(struct req *r, struct html *h);
 int web_session_load(struct req *r);
 /* A session id as certdesk makes them (43 base64url characters). */
 bool web_session_id_ok(const char *sid);
+/* A new session id: 32 random bytes, base64url without padding. */
+void web_new_session_id(char out[48]);
+/* Whether a form's csrf field is the session's token (constant time; the
+ * session's is NULL when nobody is logged in); a refusal is counted. */
+bool web_csrf_match(struct web_server *w, const char *session_token, const char *form_token);
 /* A new session for the member (a new id; the old one, if any, is killed). */
 int web_session_begin(struct req *r, const char *member_id);
 void web_session_end(struct req *r);
