@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "store/store.h"
+#include "store_seed.h"
 
 #define NOW 1795000000
 
@@ -33,63 +34,20 @@ static int setup(void **state)
 	struct store_campaign c = { 0 };
 	static const char *const issuers[] = { "3000" };
 	struct cd_err err = { 0 };
-	int applied, ch;
+	int applied;
 
 	snprintf(e->dir, sizeof(e->dir), "/tmp/cd-smetrics-XXXXXX");
 	assert_non_null(mkdtemp(e->dir));
 	snprintf(e->url, sizeof(e->url), "sqlite:%s/t.db", e->dir);
 	assert_int_equal(store_open(e->url, NULL, &e->st, &err), 0);
 	assert_int_equal(store_migrate(e->st, NOW, &applied, &err), 0);
-	assert_int_equal(store_member_upsert(e->st,
-					     &(struct store_member){ .member_id = "m1",
-								     .email = "a@example.jp",
-								     .display_name = "A",
-								     .locale = "ja" },
-					     NOW, &ch, &err),
-			 0);
-	assert_int_equal(store_server_upsert(e->st,
-					     &(struct store_server){ .server = "web01",
-								     .ipv4 = "127.0.0.2",
-								     .state = "ok",
-								     .driver = "nginx",
-								     .http_port = 80,
-								     .https_port = 443 },
-					     NOW, &ch, &err),
-			 0);
 	for (int i = 1; i <= 2; i++) {
 		char id[8], cn[32], sha[8];
 
 		snprintf(id, sizeof(id), "c%d", i);
 		snprintf(cn, sizeof(cn), "s%d.example.jp", i);
 		snprintf(sha, sizeof(sha), "aa%d", i);
-		assert_int_equal(store_site_upsert(e->st,
-						   &(struct store_site){ .fqdn = cn,
-									 .member_id = "m1",
-									 .server = "web01",
-									 .state = "ok" },
-						   NOW, &ch, &err),
-				 0);
-		assert_int_equal(
-		    store_certificate_import(
-			e->st,
-			&(struct store_certificate){ .certificate_id = id,
-						     .member_id = "m1",
-						     .product = "jprs_dv_rs_1y",
-						     .common_name = cn,
-						     .term_start = "2026-01-01",
-						     .term_end = "2027-12-31",
-						     .term_end_at = NOW + 400 * 86400 },
-			&(struct store_issuance){ .source = "import",
-						  .issuer_dn = "CN=G3",
-						  .issuer_der_hex = "3000",
-						  .serial = "1a",
-						  .sha256 = sha,
-						  .sans = cn,
-						  .chain_pem = "PEM",
-						  .not_before = NOW - 86400,
-						  .not_after = NOW + 300 * 86400 },
-			NOW, &ch, &err),
-		    0);
+		store_seed(e->st, NOW, id, cn, sha);
 	}
 	snprintf(c.name, sizeof(c.name), "g3 \"old\"");
 	snprintf(c.criteria, sizeof(c.criteria), "{}");
@@ -320,15 +278,7 @@ static void test_campaign_progress_follows_the_rule(void **state)
 	assert_int_equal(p.reissued, 0);
 	status_agrees(e, NOW, CERT_STATUS_IMPOSSIBLE, 1);
 	/* a server in maintenance: the other one is impossible too */
-	assert_int_equal(store_server_upsert(e->st,
-					     &(struct store_server){ .server = "web01",
-								     .ipv4 = "127.0.0.2",
-								     .state = "maintenance",
-								     .driver = "nginx",
-								     .http_port = 80,
-								     .https_port = 443 },
-					     NOW, &(int){ 0 }, &err),
-			 0);
+	store_seed_server(e->st, NOW, "maintenance");
 	memset(&p, 0, sizeof(p));
 	assert_int_equal(store_campaign_progress_each(e->st, NOW, each_progress, &p, &err), 0);
 	assert_int_equal(p.by_status[CERT_STATUS_IMPOSSIBLE], 2);
