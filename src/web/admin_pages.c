@@ -873,7 +873,7 @@ enum MHD_Result admin_certificate_get(struct admin *a, const char *certificate_i
 	      "<tr><th>%s</th><td>%s</td></tr>"
 	      "<tr><th>%s</th><td id=\"status\" data-status=\"%s\">%s",
 	      L(r, "コモンネーム", "Common name"), v.common_name, L(r, "会員ID", "Member ID"),
-	      v.member_id, L(r, "種別", "Product"), web_product_label(v.product, r->lang),
+	      v.member_id, L(r, "種別", "Product"), i18n_product_label(v.product, r->lang),
 	      L(r, "サーバ", "Server"), v.server[0] ? v.server : "-", L(r, "状態", "Status"),
 	      cert_status_name(e.status), i18n_status_label(e.status, r->lang));
 	for (unsigned bit = 1; bit <= REASON_ALL_MASK; bit <<= 1)
@@ -929,7 +929,7 @@ static int hit_row(const struct store_admin_hit *x, void *arg)
 	      "<tr class=\"hit\" data-certificate=\"%s\"><td><a href=\"/admin/certificates/%U\">"
 	      "%s</a></td><td>%s</td><td>%s</td><td>%s</td><td><code>%s</code></td></tr>",
 	      x->certificate_id, x->certificate_id, x->common_name, x->certificate_id, x->member_id,
-	      web_product_label(x->product, p->r->lang), x->serial);
+	      i18n_product_label(x->product, p->r->lang), x->serial);
 	p->n++;
 	return 0;
 }

@@ -12,7 +12,6 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "core/product.h"
 #include "util/cdtime.h"
 #include "util/fileio.h"
 #include "util/log.h"
@@ -78,15 +77,6 @@ void web_local_date(struct req *r, int64_t t, char out[17])
 	web_local_time(r, t, out);
 	if (out[0] != '-')
 		out[10] = '\0';
-}
-
-const char *web_product_label(const char *code, enum lang l)
-{
-	const struct product *p = product_find(code);
-
-	if (!p)
-		return code;
-	return l == LANG_JA ? p->label_ja : p->label_en;
 }
 
 bool web_id_ok(const char *id)

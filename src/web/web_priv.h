@@ -197,7 +197,6 @@ int web_preflight_blocks(struct req *r, const struct store_cert_view *v, enum fa
 /* "YYYY-MM-DD" / "YYYY-MM-DD hh:mm" in the provider's zone ("-" for 0). */
 void web_local_date(struct req *r, int64_t t, char out[17]);
 void web_local_time(struct req *r, int64_t t, char out[17]);
-const char *web_product_label(const char *code, enum lang l);
 /* A certificate id or order id as it may appear in a URL. */
 bool web_id_ok(const char *id);
 bool web_order_id_parse(const char *s, int64_t *out);
