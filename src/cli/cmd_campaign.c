@@ -45,28 +45,20 @@ static const char CAMPAIGN_HELP[] =
     "the provider's time zone). --dry-run prints the counts and changes nothing.\n";
 
 struct counts {
-	struct cli *c;
-	struct cd_err *err;
 	long n[8][CERT_STATUS_COUNT]; /* by product index, by status */
 	long total;
 };
 
-static int count_one(const char *certificate_id, void *arg)
+static int count_group(const struct store_status_group *g, void *arg)
 {
 	struct counts *k = arg;
-	struct store_cert_view v;
-	struct eligibility e;
-	int p = 0, rc;
+	int p = 0;
 
-	rc = store_certificate_view(k->c->st, certificate_id, k->c->now, &v, k->err);
-	if (rc)
-		return rc;
-	eligibility_of(&v.facts, &e);
 	for (int i = 0; product_at(i); i++)
-		if (strcmp(product_at(i)->code, v.product) == 0)
+		if (strcmp(product_at(i)->code, g->product) == 0)
 			p = i;
-	k->n[p][e.status]++;
-	k->total++;
+	k->n[p][g->status] += (long)g->n;
+	k->total += (long)g->n;
 	return 0;
 }
 
@@ -90,8 +82,8 @@ static void print_counts(const struct counts *k)
 
 static int campaign_counts(struct cli *c, int64_t id, struct cd_err *err)
 {
-	struct counts k = { .c = c, .err = err };
-	int rc = store_campaign_targets_each(c->st, id, count_one, &k, err);
+	struct counts k = { 0 };
+	int rc = store_campaign_status_each(c->st, id, c->now, count_group, &k, err);
 
 	if (!rc)
 		print_counts(&k);

@@ -637,45 +637,37 @@ static int bulk_resume(struct cli *c, const char *which, bool all, const char *r
 /* --- report ---------------------------------------------------------------------------- */
 
 struct tally {
-	struct cli *c;
-	struct cd_err *err;
 	json_t *status, *stage, *reason, *server;
 	int64_t n[CERT_STATUS_COUNT], total;
 };
 
-static void bump(json_t *obj, const char *key)
+static void bump(json_t *obj, const char *key, int64_t n)
 {
 	json_t *v = json_object_get(obj, key);
 
-	json_object_set_new(obj, key, json_integer(v ? json_integer_value(v) + 1 : 1));
+	json_object_set_new(obj, key, json_integer(v ? json_integer_value(v) + n : n));
 }
 
-static int tally_one(const char *certificate_id, void *arg)
+static int tally_group(const struct store_status_group *g, void *arg)
 {
 	struct tally *t = arg;
-	struct store_cert_view v;
-	struct eligibility e;
+	const char *server = g->server[0] ? g->server : "(no site)";
 	json_t *srv;
-	int rc;
 
-	rc = store_certificate_view(t->c->st, certificate_id, t->c->now, &v, t->err);
-	if (rc)
-		return rc;
-	eligibility_of(&v.facts, &e);
-	t->n[e.status]++;
-	t->total++;
-	if (e.status == CERT_STATUS_IN_PROGRESS)
-		bump(t->stage, order_state_name(e.stage));
-	if (e.status == CERT_STATUS_IMPOSSIBLE && cert_reason_name(e.reason))
-		bump(t->reason, cert_reason_name(e.reason));
-	srv = json_object_get(t->server, v.server[0] ? v.server : "(no site)");
+	t->n[g->status] += g->n;
+	t->total += g->n;
+	if (g->status == CERT_STATUS_IN_PROGRESS)
+		bump(t->stage, order_state_name(g->stage), g->n);
+	if (g->status == CERT_STATUS_IMPOSSIBLE && cert_reason_name(g->reason))
+		bump(t->reason, cert_reason_name(g->reason), g->n);
+	srv = json_object_get(t->server, server);
 	if (!srv) {
 		srv = json_object();
 		for (int s = 0; s < CERT_STATUS_COUNT; s++)
 			json_object_set_new(srv, cert_status_name(s), json_integer(0));
-		json_object_set_new(t->server, v.server[0] ? v.server : "(no site)", srv);
+		json_object_set_new(t->server, server, srv);
 	}
-	bump(srv, cert_status_name(e.status));
+	bump(srv, cert_status_name(g->status), g->n);
 	return 0;
 }
 
@@ -723,7 +715,7 @@ static json_t *time_json(int64_t t)
 static int report_model(struct cli *c, const struct store_campaign *cp, long window_s, int stuck_n,
 			json_t **out, struct cd_err *err)
 {
-	struct tally t = { .c = c, .err = err };
+	struct tally t = { 0 };
 	struct stuck_arg sa = { .now = c->now };
 	struct store_bulk b;
 	struct forecast_in fi = { 0 };
@@ -738,7 +730,7 @@ static int report_model(struct cli *c, const struct store_campaign *cp, long win
 	t.reason = json_object();
 	t.server = json_object();
 	sa.arr = json_array();
-	rc = store_campaign_targets_each(c->st, cp->campaign_id, tally_one, &t, err);
+	rc = store_campaign_status_each(c->st, cp->campaign_id, c->now, tally_group, &t, err);
 	if (!rc)
 		rc = store_bulk_failures_each(c->st, cp->campaign_id, failure_one, failures, err);
 	if (!rc)

@@ -11,7 +11,6 @@
 
 #include "cli/cli.h"
 #include "core/i18n.h"
-#include "core/product.h"
 #include "util/cdtime.h"
 
 static const char STATUS_HELP[] =
@@ -35,15 +34,6 @@ static void local_day(struct cli *c, int64_t t, char out[17])
 		snprintf(out, 17, "-");
 	else
 		out[10] = '\0'; /* the date part */
-}
-
-static const char *product_label(const char *code, enum lang l)
-{
-	const struct product *p = product_find(code);
-
-	if (!p)
-		return code;
-	return l == LANG_JA ? p->label_ja : p->label_en;
 }
 
 /* Prints "  label    value": labels padded to 12 columns of the terminal,
@@ -83,7 +73,8 @@ static int show_json(const struct store_cert_view *v, const struct eligibility *
 	json_object_set_new(o, "certificate_id", json_string(v->certificate_id));
 	json_object_set_new(o, "common_name", json_string(v->common_name));
 	json_object_set_new(o, "product", json_string(v->product));
-	json_object_set_new(o, "product_label", json_string(product_label(v->product, r->lang)));
+	json_object_set_new(o, "product_label",
+			    json_string(i18n_product_label(v->product, r->lang)));
 	json_object_set_new(o, "server", v->server[0] ? json_string(v->server) : json_null());
 	json_object_set_new(o, "serial", json_string(v->serial));
 	json_object_set_new(o, "issuer", json_string(v->issuer_dn));
@@ -127,7 +118,7 @@ static void show_text(const struct store_cert_view *v, const struct eligibility 
 	local_day(r->c, v->not_after, until);
 	printf("\n%s  %s\n", v->common_name, i18n_status_label(e->status, r->lang));
 	line(ja ? "証明書ID" : "certificate", v->certificate_id);
-	line(ja ? "種別" : "product", product_label(v->product, r->lang));
+	line(ja ? "種別" : "product", i18n_product_label(v->product, r->lang));
 	line(ja ? "サーバ" : "server", v->server[0] ? v->server : "-");
 	line(ja ? "有効期限" : "valid until", until);
 	if (e->status == CERT_STATUS_IN_PROGRESS)

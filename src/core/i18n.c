@@ -8,6 +8,7 @@
  * "サポート窓口" / "support" generically.
  */
 #include "core/i18n.h"
+#include "core/product.h"
 
 #include <string.h>
 #include <strings.h>
@@ -231,6 +232,15 @@ const char *lang_name(enum lang l)
 const char *i18n_status_label(enum cert_status s, enum lang l)
 {
 	return pick((int)s >= 0 && s < CERT_STATUS_COUNT ? &status_labels[s] : &no_text, l);
+}
+
+const char *i18n_product_label(const char *code, enum lang l)
+{
+	const struct product *p = product_find(code);
+
+	if (!p)
+		return code;
+	return l == LANG_EN ? p->label_en : p->label_ja;
 }
 
 const char *i18n_reason_text(enum cert_reason r, enum lang l)

@@ -25,6 +25,9 @@ const char *i18n_reason_todo(enum cert_reason r, enum lang l);
 /* A failed order: what happened and what to fix. */
 const char *i18n_failure_text(enum failure_code c, enum lang l);
 const char *i18n_failure_todo(enum failure_code c, enum lang l);
+/* A product's label ("JPRS DV RS 1年" / "JPRS DV RS, 1 year"); the code
+ * itself when it is not a product certdesk knows. */
+const char *i18n_product_label(const char *code, enum lang l);
 /* The stage of an order in progress ("ドメイン認証中" / "Validating the domain"). */
 const char *i18n_stage_label(enum order_state s, enum lang l);
 

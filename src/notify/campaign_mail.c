@@ -14,7 +14,6 @@
 #include <string.h>
 
 #include "core/i18n.h"
-#include "core/product.h"
 #include "notify/notify.h"
 #include "notify/notify_priv.h"
 #include "util/cdtime.h"
@@ -35,15 +34,6 @@ int notify_campaign_key(int64_t campaign_id, int days_before, const char *member
 		return cd_err_set(err, CD_ELIMIT, false, "mail key for member '%.64s' is too long",
 				  member_id ? member_id : "");
 	return 0;
-}
-
-static const char *product_label(const char *code, enum lang l)
-{
-	const struct product *p = product_find(code);
-
-	if (!p)
-		return code;
-	return l == LANG_EN ? p->label_en : p->label_ja;
 }
 
 /* The deadline as a customer reads it, a day in the provider's zone. */
@@ -86,7 +76,7 @@ static int render_cert(FILE *f, const struct notify_settings *s,
 	else
 		snprintf(status, sizeof(status), "%s", i18n_status_label(c->status, l));
 	fprintf(f, "[%zu] %s\n", i + 1, c->common_name);
-	field(f, l, "証明書の種類", "Product:", product_label(c->product, l));
+	field(f, l, "証明書の種類", "Product:", i18n_product_label(c->product, l));
 	field(f, l, "サーバ　　　", "Server:", c->server && *c->server ? c->server : "-");
 	field(f, l, "状態　　　　", "Status:", status);
 	if (c->status == CERT_STATUS_IMPOSSIBLE) {

@@ -123,29 +123,14 @@ int store_admin_session_create(store_t *st, const char *hash, const char *operat
 int store_admin_session_get(store_t *st, const char *hash, struct store_admin_session *out,
 			    struct cd_err *err)
 {
-	const struct db_driver *d = st->db->drv;
-	struct db_stmt *s;
-	int rc = db_stmt(st->db, SQL_ADMIN_SESSION_GET, &s, err);
-
-	if (rc)
-		return rc;
-	rc = db_run(st->db, s, err, "t", hash);
-	if (rc == 1) {
-		db_col_copy(st->db, s, 0, out->operator_id, sizeof(out->operator_id));
-		db_col_copy(st->db, s, 1, out->csrf_token, sizeof(out->csrf_token));
-		out->created_at = d->col_int64(s, 2);
-		out->last_seen_at = d->col_int64(s, 3);
-		out->expires_at = d->col_int64(s, 4);
-	}
-	d->reset(s);
-	if (rc == 0)
-		return cd_err_set(err, CD_ENOTFOUND, false, "no such operator session");
-	return rc < 0 ? rc : 0;
+	return store_session_get(st, SQL_ADMIN_SESSION_GET, hash, "operator session",
+				 out->operator_id, out->csrf_token, &out->created_at,
+				 &out->last_seen_at, &out->expires_at, err);
 }
 
 int store_admin_sessions_purge(store_t *st, int64_t now, int64_t idle_before, struct cd_err *err)
 {
-	return RUN(st, SQL_ADMIN_SESSION_PURGE, NULL, err, "ii", now, idle_before);
+	return store_sessions_purge(st, SQL_ADMIN_SESSION_PURGE, now, idle_before, NULL, err);
 }
 
 /* --- queues ------------------------------------------------------------------ */

@@ -74,3 +74,15 @@ int store_events_query(store_t *st, const struct store_events_filter *f,
 	d->reset(s);
 	return rc < 0 ? rc : 0;
 }
+
+/* A certificate's or an order's events (the pages' and `orders show`'s
+ * history): the same query, without member, time or limit. */
+int store_events_each(store_t *st, const char *certificate_id, int64_t order_id,
+		      int (*fn)(const struct store_event *e, void *arg), void *arg,
+		      struct cd_err *err)
+{
+	const struct store_events_filter f = { .certificate_id = certificate_id,
+					       .order_id = order_id };
+
+	return store_events_query(st, &f, fn, arg, err);
+}

@@ -57,43 +57,6 @@ int store_event_add(store_t *st, const struct store_event *e, struct cd_err *err
 	return rc < 0 ? rc : 0;
 }
 
-static const char SQL_EVENTS[] =
-    "SELECT at, actor, kind, COALESCE(order_id, 0), certificate_id, COALESCE(campaign_id, 0), "
-    "from_state, to_state, detail FROM events WHERE "
-    "(CAST($1 AS TEXT) = '' OR certificate_id = $1) AND (CAST($2 AS BIGINT) = 0 OR order_id = $2) "
-    "ORDER BY event_id";
-
-int store_events_each(store_t *st, const char *certificate_id, int64_t order_id,
-		      int (*fn)(const struct store_event *e, void *arg), void *arg,
-		      struct cd_err *err)
-{
-	const struct db_driver *d = st->db->drv;
-	struct db_stmt *s;
-	int rc = db_stmt(st->db, SQL_EVENTS, &s, err);
-
-	if (rc)
-		return rc;
-	for (rc = db_run(st->db, s, err, "ti", certificate_id ? certificate_id : "", order_id);
-	     rc == 1; rc = db_next(st->db, s, err)) {
-		struct store_event e = {
-			.at = d->col_int64(s, 0),
-			.actor = d->col_text(s, 1),
-			.kind = d->col_text(s, 2),
-			.order_id = d->col_int64(s, 3),
-			.certificate_id = d->col_text(s, 4),
-			.campaign_id = d->col_int64(s, 5),
-			.from_state = d->col_text(s, 6),
-			.to_state = d->col_text(s, 7),
-			.detail = d->col_text(s, 8),
-		};
-		rc = fn(&e, arg);
-		if (rc)
-			break;
-	}
-	d->reset(s);
-	return rc < 0 ? rc : 0;
-}
-
 static const char SQL_ORDER_BY_KEY[] =
     "SELECT order_id, certificate_id FROM orders WHERE request_key = $1";
 static const char SQL_CURRENT_ISSUANCE[] =

@@ -692,6 +692,21 @@ struct store_campaign_progress {
 int store_campaign_progress_each(store_t *st, int64_t now,
 				 int (*fn)(const struct store_campaign_progress *p, void *arg),
 				 void *arg, struct cd_err *err);
+/* A campaign's targets counted by the status each has for its member (as
+ * store_certificate_view and eligibility_of give it), grouped by product,
+ * server and status with its first reason and stage (src/store/progress.c).
+ * One aggregate; groups in the order of their first certificate_id. */
+struct store_status_group {
+	char product[33], server[65]; /* server "" when no site */
+	enum cert_status status;
+	enum cert_reason reason; /* the first reason when impossible */
+	unsigned reasons;
+	enum order_state stage; /* when in progress */
+	int64_t n;
+};
+int store_campaign_status_each(store_t *st, int64_t campaign_id, int64_t now,
+			       int (*fn)(const struct store_status_group *g, void *arg), void *arg,
+			       struct cd_err *err);
 /* --- bulk reissue and the CA's newOrder limit (src/store/bulk.c) ----------
  * A campaign's bulk pace (orders per hour) and its pauses. A paused
  * campaign's queued orders are not claimed by workers (orders in flight go

@@ -22,4 +22,12 @@ int run_once(store_t *st, const char *sql, int *changed, struct cd_err *err, con
  * it to another state (before e itself is inserted). */
 int store_stage_record(store_t *st, const struct store_event *e, struct cd_err *err);
 
+/* web.c: members' and operators' sessions share the sessions table; these
+ * read one row and purge by the kind's statement (see web.c). */
+int store_session_get(store_t *st, const char *sql, const char *hash, const char *what,
+		      char owner[65], char csrf_token[65], int64_t *created_at,
+		      int64_t *last_seen_at, int64_t *expires_at, struct cd_err *err);
+int store_sessions_purge(store_t *st, const char *sql, int64_t now, int64_t idle_before,
+			 int *deleted, struct cd_err *err);
+
 #endif

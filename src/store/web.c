@@ -31,27 +31,39 @@ int store_web_session_create(store_t *st, const char *hash, const char *member_i
 	return rc < 0 ? rc : 0;
 }
 
-int store_web_session_get(store_t *st, const char *hash, struct store_web_session *out,
-			  struct cd_err *err)
+/* A session row of either kind (sql picks the kind by its owner column):
+ * owner, csrf_token, created_at, last_seen_at, expires_at; -CD_ENOTFOUND
+ * naming `what` when there is none. */
+int store_session_get(store_t *st, const char *sql, const char *hash, const char *what,
+		      char owner[65], char csrf_token[65], int64_t *created_at,
+		      int64_t *last_seen_at, int64_t *expires_at, struct cd_err *err)
 {
 	const struct db_driver *d = st->db->drv;
 	struct db_stmt *s;
-	int rc = db_stmt(st->db, SQL_SESSION_GET, &s, err);
+	int rc = db_stmt(st->db, sql, &s, err);
 
 	if (rc)
 		return rc;
 	rc = db_run(st->db, s, err, "t", hash);
 	if (rc == 1) {
-		db_col_copy(st->db, s, 0, out->member_id, sizeof(out->member_id));
-		db_col_copy(st->db, s, 1, out->csrf_token, sizeof(out->csrf_token));
-		out->created_at = d->col_int64(s, 2);
-		out->last_seen_at = d->col_int64(s, 3);
-		out->expires_at = d->col_int64(s, 4);
+		db_col_copy(st->db, s, 0, owner, 65);
+		db_col_copy(st->db, s, 1, csrf_token, 65);
+		*created_at = d->col_int64(s, 2);
+		*last_seen_at = d->col_int64(s, 3);
+		*expires_at = d->col_int64(s, 4);
 	}
 	d->reset(s);
 	if (rc == 0)
-		return cd_err_set(err, CD_ENOTFOUND, false, "no such session");
+		return cd_err_set(err, CD_ENOTFOUND, false, "no such %s", what);
 	return rc < 0 ? rc : 0;
+}
+
+int store_web_session_get(store_t *st, const char *hash, struct store_web_session *out,
+			  struct cd_err *err)
+{
+	return store_session_get(st, SQL_SESSION_GET, hash, "session", out->member_id,
+				 out->csrf_token, &out->created_at, &out->last_seen_at,
+				 &out->expires_at, err);
 }
 
 int store_web_session_touch(store_t *st, const char *hash, int64_t now, struct cd_err *err)
@@ -68,11 +80,13 @@ int store_web_session_delete(store_t *st, const char *hash, struct cd_err *err)
 	return rc < 0 ? rc : 0;
 }
 
-int store_web_sessions_purge(store_t *st, int64_t now, int64_t idle_before, int *deleted,
-			     struct cd_err *err)
+/* Deletes the sessions sql picks (expired at $1 or idle since before $2);
+ * *deleted (may be NULL) is how many. */
+int store_sessions_purge(store_t *st, const char *sql, int64_t now, int64_t idle_before,
+			 int *deleted, struct cd_err *err)
 {
 	struct db_stmt *s;
-	int rc = db_stmt(st->db, SQL_SESSION_PURGE, &s, err);
+	int rc = db_stmt(st->db, sql, &s, err);
 
 	if (rc)
 		return rc;
@@ -81,6 +95,12 @@ int store_web_sessions_purge(store_t *st, int64_t now, int64_t idle_before, int 
 		*deleted = (int)st->db->drv->changes(s);
 	st->db->drv->reset(s);
 	return rc < 0 ? rc : 0;
+}
+
+int store_web_sessions_purge(store_t *st, int64_t now, int64_t idle_before, int *deleted,
+			     struct cd_err *err)
+{
+	return store_sessions_purge(st, SQL_SESSION_PURGE, now, idle_before, deleted, err);
 }
 
 /* --- login throttling ------------------------------------------------------ */

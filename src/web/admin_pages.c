@@ -25,30 +25,22 @@
 /* --- counts by status ---------------------------------------------------------- */
 
 struct tally {
-	struct req *r;
-	struct cd_err *err;
 	long n[CERT_STATUS_COUNT];
 	long total;
 	int64_t at; /* when it was counted */
 };
 
-static int tally_one(const char *certificate_id, void *arg)
+static int tally_group(const struct store_status_group *g, void *arg)
 {
 	struct tally *t = arg;
-	struct store_cert_view v;
-	struct eligibility e;
-	int rc = store_certificate_view(t->r->st, certificate_id, t->r->now, &v, t->err);
 
-	if (rc)
-		return rc;
-	eligibility_of(&v.facts, &e);
-	t->n[e.status]++;
-	t->total++;
+	t->n[g->status] += (long)g->n;
+	t->total += (long)g->n;
 	return 0;
 }
 
-/* Counting runs the status rule over every target, one certificate view each
- * (seconds for 100,000 targets), so the counts of a campaign are kept for
+/* Counting is one aggregate over the targets' facts, still a scan of every
+ * target, so the counts of a campaign are kept for
  * [web] admin_counts_seconds and shared by every page and thread of this
  * server; an operator's action here forgets them at once. */
 #define COUNTS_SLOTS 64
@@ -77,8 +69,6 @@ static int tally_campaign(struct req *r, int64_t id, struct tally *t, struct cd_
 	int rc;
 
 	memset(t, 0, sizeof(*t));
-	t->r = r;
-	t->err = err;
 	if (cd_config_get_int(r->w->cfg, "web", "admin_counts_seconds", 0, 86400, &max_age, NULL))
 		max_age = 0;
 	pthread_mutex_lock(&counts_lock);
@@ -93,7 +83,7 @@ static int tally_campaign(struct req *r, int64_t id, struct tally *t, struct cd_
 	if (hit)
 		return 0;
 	t->at = r->now;
-	rc = store_campaign_targets_each(r->st, id, tally_one, t, err);
+	rc = store_campaign_status_each(r->st, id, r->now, tally_group, t, err);
 	if (rc || max_age == 0)
 		return rc;
 	pthread_mutex_lock(&counts_lock);
@@ -883,7 +873,7 @@ enum MHD_Result admin_certificate_get(struct admin *a, const char *certificate_i
 	      "<tr><th>%s</th><td>%s</td></tr>"
 	      "<tr><th>%s</th><td id=\"status\" data-status=\"%s\">%s",
 	      L(r, "コモンネーム", "Common name"), v.common_name, L(r, "会員ID", "Member ID"),
-	      v.member_id, L(r, "種別", "Product"), web_product_label(v.product, r->lang),
+	      v.member_id, L(r, "種別", "Product"), i18n_product_label(v.product, r->lang),
 	      L(r, "サーバ", "Server"), v.server[0] ? v.server : "-", L(r, "状態", "Status"),
 	      cert_status_name(e.status), i18n_status_label(e.status, r->lang));
 	for (unsigned bit = 1; bit <= REASON_ALL_MASK; bit <<= 1)
@@ -939,7 +929,7 @@ static int hit_row(const struct store_admin_hit *x, void *arg)
 	      "<tr class=\"hit\" data-certificate=\"%s\"><td><a href=\"/admin/certificates/%U\">"
 	      "%s</a></td><td>%s</td><td>%s</td><td>%s</td><td><code>%s</code></td></tr>",
 	      x->certificate_id, x->certificate_id, x->common_name, x->certificate_id, x->member_id,
-	      web_product_label(x->product, p->r->lang), x->serial);
+	      i18n_product_label(x->product, p->r->lang), x->serial);
 	p->n++;
 	return 0;
 }

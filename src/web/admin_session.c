@@ -21,15 +21,7 @@ static const char *cookie_name(const struct web_server *w)
 
 static void set_cookie(struct req *r, const char *value, long max_age)
 {
-	char age[40] = "";
-
-	if (r->n_cookies >= 3)
-		return;
-	if (max_age >= 0)
-		snprintf(age, sizeof(age), "; Max-Age=%ld", max_age);
-	snprintf(r->cookies[r->n_cookies++], sizeof(r->cookies[0]),
-		 "%s=%s; Path=/admin%s; HttpOnly; SameSite=Strict%s", cookie_name(r->w), value, age,
-		 r->w->https ? "; Secure" : "");
+	web_add_cookie_at(r, cookie_name(r->w), value, "/admin", max_age, true, "Strict");
 }
 
 /* 0 (logged in or not), -2 for refused cookies, -1 when the store failed. */
@@ -89,16 +81,13 @@ static int session_begin(struct admin *a, const char *operator_id)
 {
 	struct req *r = a->r;
 	struct cd_err err = { 0 };
-	unsigned char b[32];
 	char sid[48], hash[WEB_HASH_HEX], csrf[65];
 
 	if (a->sid_hash[0]) /* a new id at login: the old session dies */
 		store_web_session_delete(r->st, a->sid_hash, &err);
 	if (store_admin_sessions_purge(r->st, r->now, r->now - r->w->session_idle, &err) != 0)
 		cd_warn("web: purging operator sessions: %s", err.msg);
-	randombytes_buf(b, sizeof(b));
-	sodium_bin2base64(sid, sizeof(sid), b, sizeof(b), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	sodium_memzero(b, sizeof(b));
+	web_new_session_id(sid);
 	web_sha256_hex(sid, hash);
 	web_random_hex(csrf, 32);
 	if (store_admin_session_create(r->st, hash, operator_id, csrf, r->client, r->now,
@@ -115,13 +104,7 @@ static int session_begin(struct admin *a, const char *operator_id)
 
 bool admin_csrf_ok(struct admin *a, const struct web_form *f)
 {
-	const char *t = web_form_get(f, "csrf");
-	bool ok = a->authed && t && strlen(t) == 64 && strlen(a->csrf) == 64 &&
-		  sodium_memcmp(t, a->csrf, 64) == 0;
-
-	if (!ok)
-		atomic_fetch_add(&a->r->w->csrf_refused, 1);
-	return ok;
+	return web_csrf_match(a->r->w, a->authed ? a->csrf : NULL, web_form_get(f, "csrf"));
 }
 
 /* --- chrome ------------------------------------------------------------------ */
@@ -264,9 +247,7 @@ static enum MHD_Result login_post(struct admin *a)
 	const char *name, *password, *next;
 	const char *failed = L(r, "オペレータ名またはパスワードが正しくありません。",
 			       "The operator name or the password is not correct.");
-	char pair[OPERATOR_MAX + 96];
-	int64_t last = 0, glast = 0;
-	int failures = 0, gfailures = 0, rc;
+	int failures = 0, rc;
 	long wait;
 	bool known, ok;
 	enum MHD_Result ret;
@@ -282,24 +263,12 @@ static enum MHD_Result login_post(struct admin *a)
 		ret = login_page(a, 200, next, NULL, failed, 0);
 		goto out;
 	}
-	snprintf(pair, sizeof(pair), "admin-pair:%s|%s", name, r->client);
-	if (store_web_throttle_get(r->st, pair, r->now, w->throttle_window, &failures, &last,
-				   &err) ||
-	    store_web_throttle_get(r->st, "admin-global", r->now, 60, &gfailures, &glast, &err))
+	if (web_login_wait(r, "admin-", name, &wait, &err))
 		goto fail;
-	wait = last + web_login_delay(w, failures) - r->now;
-	if (gfailures >= w->throttle_global_max && glast + 60 - r->now > wait)
-		wait = glast + 60 - r->now;
 	if (wait > 0) {
 		char msg[300];
 
-		atomic_fetch_add(&w->login_throttled, 1);
-		snprintf(msg, sizeof(msg),
-			 L(r,
-			   "ログインの失敗が続いたため、%ld秒間ログインできません。時間をおいてから"
-			   "もう一度お試しください。",
-			   "Too many failed logins. Please wait %ld seconds and try again."),
-			 wait);
+		web_login_wait_message(r, wait, msg, sizeof(msg));
 		ret = login_page(a, 429, next, name, msg, wait);
 		goto out;
 	}
@@ -315,10 +284,7 @@ static enum MHD_Result login_post(struct admin *a)
 	if (rc == 0)
 		sodium_memzero(o.password_hash, sizeof(o.password_hash));
 	if (!ok) {
-		atomic_fetch_add(&w->login_failures, 1);
-		if (store_web_throttle_fail(r->st, pair, r->now, w->throttle_window, &failures,
-					    &err) ||
-		    store_web_throttle_fail(r->st, "admin-global", r->now, 60, &gfailures, &err))
+		if (web_login_failed(r, "admin-", name, &failures, &err))
 			goto fail;
 		if (web_login_event(r, "operator", name, "login.failed",
 				    rc != 0  ? "no such operator"
@@ -331,7 +297,7 @@ static enum MHD_Result login_post(struct admin *a)
 		ret = login_page(a, 200, next, name, failed, 0);
 		goto out;
 	}
-	if (store_web_throttle_clear(r->st, pair, &err) || session_begin(a, o.operator_id) != 0 ||
+	if (web_login_succeeded(r, "admin-", name, &err) || session_begin(a, o.operator_id) != 0 ||
 	    web_login_event(r, "operator", o.operator_id, "login.ok", "password", &err))
 		goto fail;
 	cd_info("web: operator %s logged in from %s", o.operator_id, r->client);

@@ -114,6 +114,70 @@ long web_login_delay(const struct web_server *w, int failures)
 	return d < w->throttle_max_delay ? d : w->throttle_max_delay;
 }
 
+/* The throttle's keys of one login form: "<prefix>pair:NAME|ADDRESS" per
+ * (name, address) and "<prefix>global" for the ceiling ("" for members,
+ * "admin-" for operators). */
+static void throttle_keys(const struct req *r, const char *prefix, const char *name,
+			  char pair[WEB_THROTTLE_KEY_MAX], char global[WEB_THROTTLE_KEY_MAX])
+{
+	snprintf(pair, WEB_THROTTLE_KEY_MAX, "%spair:%s|%s", prefix, name, r->client);
+	snprintf(global, WEB_THROTTLE_KEY_MAX, "%sglobal", prefix);
+}
+
+int web_login_wait(struct req *r, const char *prefix, const char *name, long *wait,
+		   struct cd_err *err)
+{
+	const struct web_server *w = r->w;
+	char pair[WEB_THROTTLE_KEY_MAX], global[WEB_THROTTLE_KEY_MAX];
+	int64_t last = 0, glast = 0;
+	int failures = 0, gfailures = 0;
+
+	throttle_keys(r, prefix, name, pair, global);
+	*wait = 0;
+	if (store_web_throttle_get(r->st, pair, r->now, w->throttle_window, &failures, &last,
+				   err) ||
+	    store_web_throttle_get(r->st, global, r->now, 60, &gfailures, &glast, err))
+		return -1;
+	*wait = last + web_login_delay(w, failures) - r->now;
+	if (gfailures >= w->throttle_global_max && glast + 60 - r->now > *wait)
+		*wait = glast + 60 - r->now; /* the ceiling: everyone waits out the minute */
+	if (*wait > 0)
+		atomic_fetch_add(&r->w->login_throttled, 1);
+	return 0;
+}
+
+void web_login_wait_message(struct req *r, long wait, char *msg, size_t size)
+{
+	snprintf(msg, size,
+		 L(r,
+		   "ログインの失敗が続いたため、%ld秒間ログインできません。時間をおいてから"
+		   "もう一度お試しください。",
+		   "Too many failed logins. Please wait %ld seconds and try again."),
+		 wait);
+}
+
+int web_login_failed(struct req *r, const char *prefix, const char *name, int *failures,
+		     struct cd_err *err)
+{
+	char pair[WEB_THROTTLE_KEY_MAX], global[WEB_THROTTLE_KEY_MAX];
+	int gfailures = 0;
+
+	throttle_keys(r, prefix, name, pair, global);
+	atomic_fetch_add(&r->w->login_failures, 1);
+	if (store_web_throttle_fail(r->st, pair, r->now, r->w->throttle_window, failures, err) ||
+	    store_web_throttle_fail(r->st, global, r->now, 60, &gfailures, err))
+		return -1;
+	return 0;
+}
+
+int web_login_succeeded(struct req *r, const char *prefix, const char *name, struct cd_err *err)
+{
+	char pair[WEB_THROTTLE_KEY_MAX], global[WEB_THROTTLE_KEY_MAX];
+
+	throttle_keys(r, prefix, name, pair, global);
+	return store_web_throttle_clear(r->st, pair, err) ? -1 : 0;
+}
+
 /* A hash made with weaker (or other) parameters than the portal's is replaced
  * at a successful login, so that every member's hash costs the same work as
  * the unknown members' dummy. A failure here only logs: the login stands. */
@@ -144,10 +208,8 @@ enum MHD_Result web_login_post(struct req *r)
 	struct web_form f;
 	struct store_member_row m;
 	struct cd_err err = { 0 };
-	char pair[MEMBER_ID_MAX + 80];
 	const char *member, *password, *next;
-	int64_t last = 0, glast = 0;
-	int failures = 0, gfailures = 0, rc;
+	int failures = 0, rc;
 	long wait = 0;
 	bool known = false, ok;
 	enum MHD_Result ret;
@@ -166,25 +228,14 @@ enum MHD_Result web_login_post(struct req *r)
 		ret = login_page(r, 200, next, NULL, failed_message(r), 0);
 		goto out;
 	}
-	snprintf(pair, sizeof(pair), "pair:%s|%s", member, r->client);
-	if (store_web_throttle_get(st, pair, r->now, w->throttle_window, &failures, &last, &err) ||
-	    store_web_throttle_get(st, "global", r->now, 60, &gfailures, &glast, &err))
+	if (web_login_wait(r, "", member, &wait, &err))
 		goto fail;
-	wait = last + web_login_delay(w, failures) - r->now;
-	if (gfailures >= w->throttle_global_max && glast + 60 - r->now > wait)
-		wait = glast + 60 - r->now; /* the ceiling: everyone waits out the minute */
 	if (wait > 0) {
 		char msg[300];
 
 		/* no event: a refusal costs no hash, so a flood of them must not cost a
 		 * write each either (the failures that led here are events) */
-		atomic_fetch_add(&w->login_throttled, 1);
-		snprintf(msg, sizeof(msg),
-			 L(r,
-			   "ログインの失敗が続いたため、%ld秒間ログインできません。時間をおいてから"
-			   "もう一度お試しください。",
-			   "Too many failed logins. Please wait %ld seconds and try again."),
-			 wait);
+		web_login_wait_message(r, wait, msg, sizeof(msg));
 		ret = login_page(r, 429, next, member, msg, wait);
 		goto out;
 	}
@@ -200,10 +251,7 @@ enum MHD_Result web_login_post(struct req *r)
 	if (!ok) {
 		if (rc == 0)
 			sodium_memzero(m.password_hash, sizeof(m.password_hash));
-		atomic_fetch_add(&w->login_failures, 1);
-		if (store_web_throttle_fail(st, pair, r->now, w->throttle_window, &failures,
-					    &err) ||
-		    store_web_throttle_fail(st, "global", r->now, 60, &gfailures, &err))
+		if (web_login_failed(r, "", member, &failures, &err))
 			goto fail;
 		if (web_login_event(r, "member", member, "login.failed",
 				    rc != 0  ? "no such member"
@@ -216,7 +264,7 @@ enum MHD_Result web_login_post(struct req *r)
 		ret = login_page(r, 200, next, member, failed_message(r), 0);
 		goto out;
 	}
-	if (store_web_throttle_clear(st, pair, &err) || web_session_begin(r, m.member_id) != 0 ||
+	if (web_login_succeeded(r, "", member, &err) || web_session_begin(r, m.member_id) != 0 ||
 	    web_login_event(r, "member", m.member_id, "login.ok", "password", &err))
 		goto fail;
 	rehash(r, &m, password);

@@ -56,7 +56,7 @@ static int each_cert(const struct store_cert_view *v, void *arg)
 	      "<td><span class=\"status %s\">%s</span>",
 	      v->certificate_id, cert_status_name(e.status), v->common_name,
 	      L(r, "証明書ID", "Certificate ID"), v->certificate_id,
-	      web_product_label(v->product, r->lang), v->server[0] ? v->server : "-", from, until,
+	      i18n_product_label(v->product, r->lang), v->server[0] ? v->server : "-", from, until,
 	      status_class[e.status], i18n_status_label(e.status, r->lang));
 	if (e.campaign_id && e.status != CERT_STATUS_NOT_NEEDED) {
 		web_local_date(r, e.deadline, deadline);

@@ -132,7 +132,7 @@ static enum MHD_Result confirm_page(struct req *r, const struct store_cert_view 
 			"The DNS check runs after you apply."));
 	}
 	h_fmt(&h, "</td></tr>");
-	row(&h, L(r, "種別", "Product"), web_product_label(v->product, r->lang));
+	row(&h, L(r, "種別", "Product"), i18n_product_label(v->product, r->lang));
 	row(&h, L(r, "サーバ", "Server"), v->server[0] ? v->server : "-");
 	h_fmt(&h, "<tr><th>%s</th><td>%s &ndash; %s</td></tr>",
 	      L(r, "現在の有効期間", "Current validity"), from, until);

@@ -12,7 +12,6 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "core/product.h"
 #include "util/cdtime.h"
 #include "util/fileio.h"
 #include "util/log.h"
@@ -80,15 +79,6 @@ void web_local_date(struct req *r, int64_t t, char out[17])
 		out[10] = '\0';
 }
 
-const char *web_product_label(const char *code, enum lang l)
-{
-	const struct product *p = product_find(code);
-
-	if (!p)
-		return code;
-	return l == LANG_JA ? p->label_ja : p->label_en;
-}
-
 bool web_id_ok(const char *id)
 {
 	size_t n = strlen(id);
@@ -153,8 +143,8 @@ store_t *web_store(struct req *r)
 	return r->st = st;
 }
 
-void web_add_cookie(struct req *r, const char *name, const char *value, long max_age,
-		    bool http_only)
+void web_add_cookie_at(struct req *r, const char *name, const char *value, const char *path,
+		       long max_age, bool http_only, const char *same_site)
 {
 	char age[40] = "";
 
@@ -163,8 +153,14 @@ void web_add_cookie(struct req *r, const char *name, const char *value, long max
 	if (max_age >= 0)
 		snprintf(age, sizeof(age), "; Max-Age=%ld", max_age);
 	snprintf(r->cookies[r->n_cookies++], sizeof(r->cookies[0]),
-		 "%s=%s; Path=/%s%s; SameSite=Lax%s", name, value, age,
-		 http_only ? "; HttpOnly" : "", r->w->https ? "; Secure" : "");
+		 "%s=%s; Path=%s%s%s; SameSite=%s%s", name, value, path, age,
+		 http_only ? "; HttpOnly" : "", same_site, r->w->https ? "; Secure" : "");
+}
+
+void web_add_cookie(struct req *r, const char *name, const char *value, long max_age,
+		    bool http_only)
+{
+	web_add_cookie_at(r, name, value, "/", max_age, http_only, "Lax");
 }
 
 /* --- replies -------------------------------------------------------------------- */

@@ -29,7 +29,7 @@ void web_sha256_hex(const char *in, char out[WEB_HASH_HEX])
 }
 
 /* The session cookie's value: 32 random bytes, base64url without padding. */
-static void new_session_id(char out[48])
+void web_new_session_id(char out[48])
 {
 	unsigned char b[32];
 
@@ -137,7 +137,7 @@ int web_session_begin(struct req *r, const char *member_id)
 	if (r->sid_hash[0]) /* a new id at login: the old session dies */
 		store_web_session_delete(st, r->sid_hash, &err);
 	purge(r, st);
-	new_session_id(sid);
+	web_new_session_id(sid);
 	web_sha256_hex(sid, hash);
 	web_random_hex(csrf, 32);
 	if (store_web_session_create(st, hash, member_id, csrf, r->client, r->now, expires, &err) !=
@@ -170,13 +170,17 @@ void web_session_end(struct req *r)
 	r->sid_hash[0] = '\0';
 }
 
-bool web_csrf_ok(struct req *r, const struct web_form *f)
+bool web_csrf_match(struct web_server *w, const char *session_token, const char *form_token)
 {
-	const char *t = web_form_get(f, "csrf");
-	bool ok = r->authed && t && strlen(t) == 64 && strlen(r->csrf) == 64 &&
-		  sodium_memcmp(t, r->csrf, 64) == 0;
+	bool ok = session_token && form_token && strlen(form_token) == 64 &&
+		  strlen(session_token) == 64 && sodium_memcmp(form_token, session_token, 64) == 0;
 
 	if (!ok)
-		atomic_fetch_add(&r->w->csrf_refused, 1);
+		atomic_fetch_add(&w->csrf_refused, 1);
 	return ok;
+}
+
+bool web_csrf_ok(struct req *r, const struct web_form *f)
+{
+	return web_csrf_match(r->w, r->authed ? r->csrf : NULL, web_form_get(f, "csrf"));
 }

@@ -121,8 +121,12 @@ const char *web_header(struct req *r, const char *name);
 const char *web_query(struct req *r, const char *name);
 /* The request's store connection (opened on first use); NULL after logging why. */
 store_t *web_store(struct req *r);
+/* A Set-Cookie of Path=/ and SameSite=Lax; _at names the path and SameSite.
+ * max_age < 0: a session cookie. Secure when the portal is https. */
 void web_add_cookie(struct req *r, const char *name, const char *value, long max_age,
 		    bool http_only);
+void web_add_cookie_at(struct req *r, const char *name, const char *value, const char *path,
+		       long max_age, bool http_only, const char *same_site);
 
 /* Page chrome: the header (with the language switch and logout when logged
  * in) and the footer. refresh > 0 adds a meta refresh. */
@@ -136,6 +140,11 @@ void web_page_end(struct req *r, struct html *h);
 int web_session_load(struct req *r);
 /* A session id as certdesk makes them (43 base64url characters). */
 bool web_session_id_ok(const char *sid);
+/* A new session id: 32 random bytes, base64url without padding. */
+void web_new_session_id(char out[48]);
+/* Whether a form's csrf field is the session's token (constant time; the
+ * session's is NULL when nobody is logged in); a refusal is counted. */
+bool web_csrf_match(struct web_server *w, const char *session_token, const char *form_token);
 /* A new session for the member (a new id; the old one, if any, is killed). */
 int web_session_begin(struct req *r, const char *member_id);
 void web_session_end(struct req *r);
@@ -150,6 +159,18 @@ enum MHD_Result web_login_get(struct req *r);
 bool web_login_name_ok(const char *s, size_t max);
 /* How long a (name, address) pair waits after `failures` failed logins. */
 long web_login_delay(const struct web_server *w, int failures);
+/* The login throttle of one form, its keys under `prefix` ("" for members,
+ * "admin-" for operators): per (name, client address) and a global ceiling.
+ * web_login_wait: the seconds the pair still has to wait (<= 0: it may try;
+ * a wait counts as a refusal); web_login_failed counts a failure (*failures:
+ * the pair's count after it); web_login_succeeded forgets the pair's. */
+#define WEB_THROTTLE_KEY_MAX 160
+int web_login_wait(struct req *r, const char *prefix, const char *name, long *wait,
+		   struct cd_err *err);
+void web_login_wait_message(struct req *r, long wait, char *msg, size_t size);
+int web_login_failed(struct req *r, const char *prefix, const char *name, int *failures,
+		     struct cd_err *err);
+int web_login_succeeded(struct req *r, const char *prefix, const char *name, struct cd_err *err);
 /* The audit trail's record of a login or logout: actor "who:name" (member or
  * operator), the source is the client's address (web_store set it). */
 int web_login_event(struct req *r, const char *who, const char *name, const char *kind,
@@ -176,7 +197,6 @@ int web_preflight_blocks(struct req *r, const struct store_cert_view *v, enum fa
 /* "YYYY-MM-DD" / "YYYY-MM-DD hh:mm" in the provider's zone ("-" for 0). */
 void web_local_date(struct req *r, int64_t t, char out[17]);
 void web_local_time(struct req *r, int64_t t, char out[17]);
-const char *web_product_label(const char *code, enum lang l);
 /* A certificate id or order id as it may appear in a URL. */
 bool web_id_ok(const char *id);
 bool web_order_id_parse(const char *s, int64_t *out);

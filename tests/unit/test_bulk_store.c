@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "store/store.h"
+#include "store_seed.h"
 
 #define NOW   1795000000
 #define MS    ((int64_t)NOW * 1000)
@@ -37,7 +38,7 @@ static int setup(void **state)
 	struct store_campaign_filter f = { .now = NOW };
 	struct cd_err err = { 0 };
 	bool created;
-	int applied, ch;
+	int applied;
 
 	snprintf(e->dir, sizeof(e->dir), "/tmp/cd-bulk-XXXXXX");
 	assert_non_null(mkdtemp(e->dir));
@@ -45,33 +46,8 @@ static int setup(void **state)
 	assert_int_equal(store_open(e->url, NULL, &e->st, &err), 0);
 	assert_int_equal(store_migrate(e->st, NOW, &applied, &err), 0);
 	assert_int_equal(store_open(e->url, NULL, &e->st2, &err), 0);
-	assert_int_equal(store_member_upsert(e->st,
-					     &(struct store_member){ .member_id = "m1",
-								     .email = "a@example.jp",
-								     .display_name = "A",
-								     .locale = "ja" },
-					     NOW, &ch, &err),
-			 0);
-	assert_int_equal(store_certificate_import(
-			     e->st,
-			     &(struct store_certificate){ .certificate_id = "c1",
-							  .member_id = "m1",
-							  .product = "jprs_dv_rs_1y",
-							  .common_name = "example.jp",
-							  .term_start = "2026-01-01",
-							  .term_end = "2027-12-31",
-							  .term_end_at = NOW + 400 * 86400 },
-			     &(struct store_issuance){ .source = "import",
-						       .issuer_dn = "CN=G3",
-						       .issuer_der_hex = "3000",
-						       .serial = "1a",
-						       .sha256 = "aa",
-						       .sans = "example.jp",
-						       .chain_pem = "PEM",
-						       .not_before = NOW - 86400,
-						       .not_after = NOW + 300 * 86400 },
-			     NOW, &ch, &err),
-			 0);
+	store_seed_member(e->st, NOW);
+	store_seed_certificate(e->st, NOW, "c1", "example.jp", "aa");
 	snprintf(cp.name, sizeof(cp.name), "g3");
 	snprintf(cp.criteria, sizeof(cp.criteria), "{}");
 	snprintf(cp.deadline, sizeof(cp.deadline), "2026-11-20");

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "store/store.h"
+#include "store_seed.h"
 #include "util/secretbox.h"
 
 #define NOW 1795000000 /* 2026-11-18 */
@@ -52,56 +53,6 @@ static int teardown(void **state)
 	assert_int_equal(system(cmd), 0);
 	free(e);
 	return 0;
-}
-
-/* A member, a server, a site and one imported certificate. */
-static void seed(store_t *st, const char *cert_id, const char *cn, const char *sha)
-{
-	struct cd_err err = { 0 };
-	int ch;
-
-	assert_int_equal(store_member_upsert(st,
-					     &(struct store_member){ .member_id = "m1",
-								     .email = "a@example.jp",
-								     .display_name = "A",
-								     .locale = "ja" },
-					     NOW, &ch, &err),
-			 0);
-	assert_int_equal(store_server_upsert(st,
-					     &(struct store_server){ .server = "web01",
-								     .ipv4 = "127.0.0.2",
-								     .state = "ok",
-								     .driver = "nginx",
-								     .http_port = 80,
-								     .https_port = 443 },
-					     NOW, &ch, &err),
-			 0);
-	assert_int_equal(
-	    store_site_upsert(st,
-			      &(struct store_site){
-				  .fqdn = cn, .member_id = "m1", .server = "web01", .state = "ok" },
-			      NOW, &ch, &err),
-	    0);
-	assert_int_equal(store_certificate_import(
-			     st,
-			     &(struct store_certificate){ .certificate_id = cert_id,
-							  .member_id = "m1",
-							  .product = "jprs_dv_rs_1y",
-							  .common_name = cn,
-							  .term_start = "2026-01-01",
-							  .term_end = "2027-12-31",
-							  .term_end_at = NOW + 400 * 86400 },
-			     &(struct store_issuance){ .source = "import",
-						       .issuer_dn = "CN=G3",
-						       .issuer_der_hex = "3000",
-						       .serial = "1a",
-						       .sha256 = sha,
-						       .sans = cn,
-						       .chain_pem = "PEM",
-						       .not_before = NOW - 86400,
-						       .not_after = NOW + 300 * 86400 },
-			     NOW, &ch, &err),
-			 0);
 }
 
 static void test_migrate_twice_is_a_no_op(void **state)
@@ -142,7 +93,7 @@ static void test_second_open_order_is_refused(void **state)
 	int64_t id1 = 0, id2 = 0;
 	bool created;
 
-	seed(e->st, "c1", "a.example.jp", "aa");
+	store_seed(e->st, NOW, "c1", "a.example.jp", "aa");
 	assert_int_equal(
 	    store_order_create(e->st, "c1", 0, "operator:t", NULL, NOW, &id1, &created, &err), 0);
 	assert_true(created);
@@ -163,7 +114,7 @@ static void test_open_order_race_between_connections(void **state)
 	bool created;
 	int ok = 0, conflict = 0;
 
-	seed(e->st, "c2", "b.example.jp", "bb");
+	store_seed(e->st, NOW, "c2", "b.example.jp", "bb");
 	assert_int_equal(store_open(e->url, NULL, &other, &err), 0);
 	store_t *conns[2] = { e->st, other };
 	for (int i = 0; i < 2; i++) {
@@ -186,7 +137,7 @@ static void test_replayed_request_returns_same_order(void **state)
 	int64_t id1 = 0, id2 = 0;
 	bool created;
 
-	seed(e->st, "c3", "c.example.jp", "cc");
+	store_seed(e->st, NOW, "c3", "c.example.jp", "cc");
 	assert_int_equal(
 	    store_order_create(e->st, "c3", 0, "member:m1", "form-123", NOW, &id1, &created, &err),
 	    0);
@@ -217,7 +168,7 @@ static void test_campaign_targets_and_view(void **state)
 	int64_t id;
 	bool created;
 
-	seed(e->st, "c4", "d.example.jp", "dd");
+	store_seed(e->st, NOW, "c4", "d.example.jp", "dd");
 	snprintf(c.name, sizeof(c.name), "g3");
 	snprintf(c.criteria, sizeof(c.criteria), "{}");
 	snprintf(c.deadline, sizeof(c.deadline), "2026-12-20");
@@ -314,7 +265,7 @@ static void test_order_creation_is_an_event(void **state)
 	bool created;
 	int n = 0;
 
-	seed(e->st, "c5", "e.example.jp", "ee");
+	store_seed(e->st, NOW, "c5", "e.example.jp", "ee");
 	assert_int_equal(
 	    store_order_create(e->st, "c5", 0, "operator:t", NULL, NOW, &id, &created, &err), 0);
 	assert_int_equal(store_events_each(e->st, "c5", 0, count_events, &n, &err), 0);

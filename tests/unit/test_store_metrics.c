@@ -2,7 +2,8 @@
  * test_store_metrics.c - the store's side of /metrics and of the audit trail on a
  * real SQLite file: the time an order spent in a state lands in the right
  * histogram bucket when it leaves it, lease take-overs and order problems are
- * counted in the store, campaign progress follows eligibility_of(), and events
+ * counted in the store, campaign progress follows eligibility_of() (and a
+ * campaign's counts by status agree with its certificates' views), and events
  * carry their source and are found by member, certificate, order and time.
  */
 #include <setjmp.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "store/store.h"
+#include "store_seed.h"
 
 #define NOW 1795000000
 
@@ -32,63 +34,20 @@ static int setup(void **state)
 	struct store_campaign c = { 0 };
 	static const char *const issuers[] = { "3000" };
 	struct cd_err err = { 0 };
-	int applied, ch;
+	int applied;
 
 	snprintf(e->dir, sizeof(e->dir), "/tmp/cd-smetrics-XXXXXX");
 	assert_non_null(mkdtemp(e->dir));
 	snprintf(e->url, sizeof(e->url), "sqlite:%s/t.db", e->dir);
 	assert_int_equal(store_open(e->url, NULL, &e->st, &err), 0);
 	assert_int_equal(store_migrate(e->st, NOW, &applied, &err), 0);
-	assert_int_equal(store_member_upsert(e->st,
-					     &(struct store_member){ .member_id = "m1",
-								     .email = "a@example.jp",
-								     .display_name = "A",
-								     .locale = "ja" },
-					     NOW, &ch, &err),
-			 0);
-	assert_int_equal(store_server_upsert(e->st,
-					     &(struct store_server){ .server = "web01",
-								     .ipv4 = "127.0.0.2",
-								     .state = "ok",
-								     .driver = "nginx",
-								     .http_port = 80,
-								     .https_port = 443 },
-					     NOW, &ch, &err),
-			 0);
 	for (int i = 1; i <= 2; i++) {
 		char id[8], cn[32], sha[8];
 
 		snprintf(id, sizeof(id), "c%d", i);
 		snprintf(cn, sizeof(cn), "s%d.example.jp", i);
 		snprintf(sha, sizeof(sha), "aa%d", i);
-		assert_int_equal(store_site_upsert(e->st,
-						   &(struct store_site){ .fqdn = cn,
-									 .member_id = "m1",
-									 .server = "web01",
-									 .state = "ok" },
-						   NOW, &ch, &err),
-				 0);
-		assert_int_equal(
-		    store_certificate_import(
-			e->st,
-			&(struct store_certificate){ .certificate_id = id,
-						     .member_id = "m1",
-						     .product = "jprs_dv_rs_1y",
-						     .common_name = cn,
-						     .term_start = "2026-01-01",
-						     .term_end = "2027-12-31",
-						     .term_end_at = NOW + 400 * 86400 },
-			&(struct store_issuance){ .source = "import",
-						  .issuer_dn = "CN=G3",
-						  .issuer_der_hex = "3000",
-						  .serial = "1a",
-						  .sha256 = sha,
-						  .sans = cn,
-						  .chain_pem = "PEM",
-						  .not_before = NOW - 86400,
-						  .not_after = NOW + 300 * 86400 },
-			NOW, &ch, &err),
-		    0);
+		store_seed(e->st, NOW, id, cn, sha);
 	}
 	snprintf(c.name, sizeof(c.name), "g3 \"old\"");
 	snprintf(c.criteria, sizeof(c.criteria), "{}");
@@ -258,6 +217,48 @@ static int each_progress(const struct store_campaign_progress *p, void *arg)
 	return 0;
 }
 
+/* store_campaign_status_each against a walk that views each target and
+ * applies the rule: the same count for every status. */
+struct walk {
+	store_t *st;
+	int64_t now, n[CERT_STATUS_COUNT];
+	struct cd_err *err;
+};
+
+static int walk_one(const char *certificate_id, void *arg)
+{
+	struct walk *w = arg;
+	struct store_cert_view v;
+	struct eligibility el;
+	int rc = store_certificate_view(w->st, certificate_id, w->now, &v, w->err);
+
+	if (rc)
+		return rc;
+	eligibility_of(&v.facts, &el);
+	w->n[el.status]++;
+	return 0;
+}
+
+static int group_one(const struct store_status_group *g, void *arg)
+{
+	((int64_t *)arg)[g->status] += g->n;
+	return 0;
+}
+
+static void status_agrees(struct env *e, int64_t now, enum cert_status expect, int64_t n_expect)
+{
+	struct cd_err err = { 0 };
+	struct walk w = { .st = e->st, .now = now, .err = &err };
+	int64_t n[CERT_STATUS_COUNT] = { 0 };
+
+	assert_int_equal(store_campaign_targets_each(e->st, e->campaign_id, walk_one, &w, &err), 0);
+	assert_int_equal(store_campaign_status_each(e->st, e->campaign_id, now, group_one, n, &err),
+			 0);
+	for (int i = 0; i < CERT_STATUS_COUNT; i++)
+		assert_int_equal(n[i], w.n[i]);
+	assert_int_equal(n[expect], n_expect);
+}
+
 static void test_campaign_progress_follows_the_rule(void **state)
 {
 	struct env *e = *state;
@@ -268,9 +269,11 @@ static void test_campaign_progress_follows_the_rule(void **state)
 	assert_string_equal(p.name, "g3 \"old\"");
 	assert_int_equal(p.affected, 2);
 	assert_int_equal(p.by_status[CERT_STATUS_AVAILABLE], 2);
+	status_agrees(e, NOW, CERT_STATUS_AVAILABLE, 2);
 	order_for(e, "c1", "member:m1", NOW);
 	assert_int_equal(store_campaign_progress_each(e->st, NOW, each_progress, &p, &err), 0);
 	assert_int_equal(p.by_status[CERT_STATUS_IN_PROGRESS], 1);
+	status_agrees(e, NOW, CERT_STATUS_IN_PROGRESS, 1);
 	claim(e, "n", NOW);
 	move(e, "n", ORDER_QUEUED, ORDER_FAILED, NOW + 1, "ca_rejected"); /* not retryable */
 	memset(&p, 0, sizeof(p));
@@ -278,24 +281,20 @@ static void test_campaign_progress_follows_the_rule(void **state)
 	assert_int_equal(p.by_status[CERT_STATUS_IMPOSSIBLE], 1);
 	assert_int_equal(p.by_status[CERT_STATUS_AVAILABLE], 1);
 	assert_int_equal(p.reissued, 0);
+	status_agrees(e, NOW, CERT_STATUS_IMPOSSIBLE, 1);
 	/* a server in maintenance: the other one is impossible too */
-	assert_int_equal(store_server_upsert(e->st,
-					     &(struct store_server){ .server = "web01",
-								     .ipv4 = "127.0.0.2",
-								     .state = "maintenance",
-								     .driver = "nginx",
-								     .http_port = 80,
-								     .https_port = 443 },
-					     NOW, &(int){ 0 }, &err),
-			 0);
+	store_seed_server(e->st, NOW, "maintenance");
 	memset(&p, 0, sizeof(p));
 	assert_int_equal(store_campaign_progress_each(e->st, NOW, each_progress, &p, &err), 0);
 	assert_int_equal(p.by_status[CERT_STATUS_IMPOSSIBLE], 2);
+	status_agrees(e, NOW, CERT_STATUS_IMPOSSIBLE, 2);
 	/* once the targeted issuances expired, the campaign has nothing left */
 	memset(&p, 0, sizeof(p));
 	assert_int_equal(
 	    store_campaign_progress_each(e->st, NOW + 400 * 86400, each_progress, &p, &err), 0);
 	assert_int_equal(p.affected, 0);
+	/* a campaign's own counts still show every target: none needs a reissue */
+	status_agrees(e, NOW + 400 * 86400, CERT_STATUS_NOT_NEEDED, 2);
 }
 
 struct seen {
