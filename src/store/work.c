@@ -73,13 +73,17 @@ int store_order_get(store_t *st, int64_t order_id, struct store_order *out, stru
 	return rc < 0 ? rc : 0;
 }
 
-static const char SQL_CLAIMABLE[] =
-    "SELECT order_id, lease_owner FROM orders "
-    "WHERE state NOT IN ('done', 'failed', 'canceled') AND next_run_at <= $1 "
-    "AND (lease_owner IS NULL OR lease_expires < $1 "
-    "     OR (substr(lease_owner, 1, length($2)) = $2 "
-    "         AND substr(lease_owner, 1, length($3)) <> $3)) "
-    "ORDER BY next_run_at, order_id LIMIT $4";
+#define CLAIMABLE                                                                                  \
+	"SELECT order_id, lease_owner FROM orders "                                                \
+	"WHERE state NOT IN ('done', 'failed', 'canceled') AND next_run_at <= $1 "                 \
+	"AND (lease_owner IS NULL OR lease_expires < $1 "                                          \
+	"     OR (substr(lease_owner, 1, length($2)) = $2 "                                        \
+	"         AND substr(lease_owner, 1, length($3)) <> $3)) "                                 \
+	"ORDER BY next_run_at, order_id LIMIT $4"
+static const char SQL_CLAIMABLE[] = CLAIMABLE;
+/* PostgreSQL runs writers concurrently (SQLite's BEGIN IMMEDIATE does not):
+ * the rows found are locked, and rows another node is claiming are skipped */
+static const char SQL_CLAIMABLE_PG[] = CLAIMABLE " FOR UPDATE SKIP LOCKED";
 static const char SQL_TAKE[] =
     "UPDATE orders SET lease_owner = $2, lease_expires = $3 WHERE order_id = $1";
 
@@ -98,7 +102,8 @@ int store_orders_claim(store_t *st, const char *node, const char *boot, const ch
 	rc = store_begin(st, err);
 	if (rc)
 		return rc;
-	rc = db_stmt(st->db, SQL_CLAIMABLE, &s, err);
+	rc = db_stmt(st->db, st->db->drv == &db_pg_driver ? SQL_CLAIMABLE_PG : SQL_CLAIMABLE, &s,
+		     err);
 	if (rc)
 		goto fail;
 	for (rc = db_run(st->db, s, err, "itti", now, prefix, mine, (int64_t)max);

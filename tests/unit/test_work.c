@@ -18,6 +18,8 @@
 #include "store/store.h"
 #include "worker/worker.h"
 
+#include "store_url.h"
+
 #define NOW   1795000000
 #define LEASE 60
 
@@ -36,7 +38,7 @@ static int setup(void **state)
 
 	snprintf(e->dir, sizeof(e->dir), "/tmp/cd-work-XXXXXX");
 	assert_non_null(mkdtemp(e->dir));
-	snprintf(e->url, sizeof(e->url), "sqlite:%s/t.db", e->dir);
+	assert_int_equal(test_store_url(e->dir, e->url, sizeof(e->url)), 0);
 	assert_int_equal(store_open(e->url, NULL, &e->st, &err), 0);
 	assert_int_equal(store_migrate(e->st, NOW, &applied, &err), 0);
 	assert_int_equal(store_member_upsert(e->st,
