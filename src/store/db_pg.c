@@ -155,7 +155,8 @@ static int session_setup(struct db_pg *db, struct cd_err *err)
 	 * transaction left idle is ended rather than holding its locks */
 	snprintf(set, sizeof(set),
 		 "SET lock_timeout = %ld; SET statement_timeout = %ld; "
-		 "SET idle_in_transaction_session_timeout = %ld; SET TIME ZONE 'UTC'",
+		 "SET idle_in_transaction_session_timeout = %ld; SET TIME ZONE 'UTC'; "
+		 "SET client_encoding = 'UTF8'",
 		 db->busy_ms, stmt_ms, stmt_ms);
 	return pg_exec(&db->base, set, err);
 }

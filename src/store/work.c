@@ -138,10 +138,10 @@ fail:
 
 static const char SQL_UPDATE[] =
     "UPDATE orders SET state = $4, updated_at = $5, next_run_at = $6, "
-    "lease_owner = CASE WHEN $7 = 0 THEN NULL ELSE lease_owner END, "
+    "lease_owner = CASE WHEN CAST($7 AS BIGINT) = 0 THEN NULL ELSE lease_owner END, "
     "lease_expires = CASE WHEN $7 = 0 THEN NULL ELSE $7 END, "
     "retries = $8, attempt = $9, names = COALESCE($10, names), "
-    "new_issuance_id = CASE WHEN $11 = 0 THEN new_issuance_id ELSE $11 END, "
+    "new_issuance_id = CASE WHEN CAST($11 AS BIGINT) = 0 THEN new_issuance_id ELSE $11 END, "
     "failure = CASE WHEN $12 = 1 THEN $13 ELSE failure END, "
     "failure_retryable = CASE WHEN $12 = 1 THEN $14 ELSE failure_retryable END, "
     "failure_detail = CASE WHEN $12 = 1 THEN $15 ELSE failure_detail END, "
