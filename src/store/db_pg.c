@@ -49,13 +49,22 @@ static bool retry_state(const char *s)
 		     !strcmp(s, "57014"));
 }
 
-/* A message's last line break removed (libpq ends its messages with one). */
+/* A libpq message on one line: its line breaks and tabs become spaces,
+ * runs of them one, and the trailing one goes. */
 static void trim(char *m)
 {
-	size_t l = strlen(m);
+	size_t o = 0;
 
-	while (l && (m[l - 1] == '\n' || m[l - 1] == ' '))
-		m[--l] = '\0';
+	for (size_t i = 0; m[i]; i++) {
+		char ch = m[i] == '\n' || m[i] == '\t' || m[i] == '\r' ? ' ' : m[i];
+
+		if (ch == ' ' && (o == 0 || m[o - 1] == ' '))
+			continue;
+		m[o++] = ch;
+	}
+	while (o && m[o - 1] == ' ')
+		o--;
+	m[o] = '\0';
 }
 
 static int conn_err(struct db_pg *db, const char *what, struct cd_err *err)
@@ -110,9 +119,12 @@ static int pg_exec(struct db *d, const char *sql, struct cd_err *err)
 	PGresult *r;
 	int rc = 0;
 
-	/* a ROLLBACK on a lost connection has nothing left to undo */
-	if (PQstatus(db->c) != CONNECTION_OK && !strcmp(sql, "ROLLBACK"))
+	/* a ROLLBACK on a lost connection has nothing left to undo: the
+	 * transaction is over, and the next call may reconnect */
+	if (PQstatus(db->c) != CONNECTION_OK && !strcmp(sql, "ROLLBACK")) {
+		db->base.tx_depth = 0;
 		return 0;
+	}
 	if (strncmp(sql, "BEGIN", 5) == 0 && (rc = ensure_conn(db, err)))
 		return rc;
 	if (!strncmp(sql, "BEGIN", 5))
