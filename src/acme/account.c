@@ -286,6 +286,24 @@ int acme_account_register_locked(acme_client_t *c, const char *eab_kid, const ch
 	c->account_gen++;
 	pthread_mutex_unlock(&c->lock);
 	rc = save_account(c, st, eab_kid, key_is_new, NULL, err);
+	if (rc == -CD_ECONFLICT && key_is_new) {
+		/* another process (another certdesk node on the same store)
+		 * registered first: its account is the one every node uses, so
+		 * that each can go on with an order another one created */
+		cd_err_clear(err);
+		rc = load_stored(c, st, &found, &a, err);
+		if (!rc && (!found || !a.account_url[0]))
+			rc = cd_err_set(err, CD_ESTATE, true,
+					"CA %s: the account stored by another process has no URL",
+					c->ca.name);
+		if (!rc) {
+			pthread_mutex_lock(&c->lock);
+			strcpy(c->account_url, a.account_url);
+			c->account_gen++;
+			pthread_mutex_unlock(&c->lock);
+			*created = false;
+		}
+	}
 out:
 	store_close(st);
 	if (rc)
