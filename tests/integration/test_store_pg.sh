@@ -104,6 +104,37 @@ fails "a second open order is refused" "already has an open reissue order" $CD r
 $CD events --cert "$first" >"$WORK/events.out" 2>&1
 check "the order's event records its source (local:USER)" grep -q "local:$(id -un)" "$WORK/events.out"
 
+# --- the portal on the same database: a member logs in, sees their
+# certificates; each login is an event with the client's address
+WEB_PORT=$(free_port)
+# the node's config with its [worker] section replaced (no worker in serve)
+{
+	sed '/^\[worker\]$/,$d' "$WORK/s/certdesk.ini"
+	printf '[worker]\nin_serve = no\n[web]\nlisten = 127.0.0.1:%s\nthreads = 2\n' "$WEB_PORT"
+} >"$WORK/s/web.ini"
+$CERTDESK --config "$WORK/s/web.ini" serve >"$WORK/serve.log" 2>&1 &
+TAP_PIDS="$TAP_PIDS $!"
+U=http://127.0.0.1:$WEB_PORT
+if wait_port 127.0.0.1 "$WEB_PORT" 30; then
+	mem=$(head -n 1 "$INV/passwords.txt" | cut -f1)
+	pw=$(head -n 1 "$INV/passwords.txt" | cut -f2)
+	st=$(curl -s -o /dev/null -w '%{http_code}' -c "$WORK/jar" -X POST "$U/login" \
+		--data-urlencode "member_id=$mem" --data-urlencode "password=wrong-$pw")
+	check "the portal refuses a wrong password (the login page again)" test "$st" = 200
+	st=$(curl -s -o /dev/null -w '%{http_code}' -c "$WORK/jar" -X POST "$U/login" \
+		--data-urlencode "member_id=$mem" --data-urlencode "password=$pw")
+	check "$mem logs in to the portal (303)" test "$st" = 303
+	curl -s -b "$WORK/jar" "$U/certificates" >"$WORK/list.html"
+	cn=$(awk -F, -v m="$mem" '$2==m{print $4; exit}' "$INV/certificates.csv")
+	check "the portal lists $mem's certificate for $cn" grep -q "$cn" "$WORK/list.html"
+	$CD events --member "$mem" >"$WORK/ev-m.txt" 2>&1
+	check "the failed and the good login are events from 127.0.0.1" sh -c \
+		"grep -q 'from 127.0.0.1  login.failed' '$WORK/ev-m.txt' && grep -q 'from 127.0.0.1  login.ok' '$WORK/ev-m.txt'"
+else
+	not_ok "certdesk serve on PostgreSQL listens"
+	tail -n 20 "$WORK/serve.log" | sed 's/^/# /'
+fi
+
 # --- two worker nodes on one database, through the real pipeline
 SITES="s01 s02 s03 s04 s05 s06 s07 s08"
 D=example.jp
