@@ -404,13 +404,41 @@ static const char *pg_ddl_id(void)
 }
 
 /* One session-level advisory lock serializes the migrations of all nodes
- * (any fixed key: this one is certdesk's). */
+ * (any fixed key: this one is certdesk's). A node waits up to ten minutes
+ * for another's migrations; its own run without the statement time-out (an
+ * index on a large table takes long) but keep the lock time-out, so that DDL
+ * stuck behind a long transaction fails instead of queueing every other
+ * session behind its lock. */
 static int pg_migrate_lock(struct db *d, bool lock, struct cd_err *err)
 {
-	return pg_exec(d,
-		       lock ? "SELECT pg_advisory_lock(7234315604117873515)"
-			    : "SELECT pg_advisory_unlock(7234315604117873515)",
-		       err);
+	struct db_pg *db = (struct db_pg *)d;
+	struct cd_err ignore;
+	int rc;
+
+	if (!lock) {
+		rc = pg_exec(d, "SELECT pg_advisory_unlock(7234315604117873515)", err);
+		if (PQstatus(db->c) == CONNECTION_OK)
+			session_setup(db, &ignore);
+		return rc;
+	}
+	rc = pg_exec(d,
+		     "SET lock_timeout = 600000; SET statement_timeout = 0; "
+		     "SELECT pg_advisory_lock(7234315604117873515)",
+		     err);
+	if (rc) {
+		session_setup(db, &ignore);
+		cd_err_prefix(err, "waiting for another node's migrations: ");
+		return rc;
+	}
+	{
+		char set[64];
+
+		snprintf(set, sizeof(set), "SET lock_timeout = %ld", db->busy_ms);
+		rc = pg_exec(d, set, err);
+	}
+	if (rc)
+		pg_exec(d, "SELECT pg_advisory_unlock(7234315604117873515)", &ignore);
+	return rc;
 }
 
 const struct db_driver db_pg_driver = {
