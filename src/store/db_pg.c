@@ -125,7 +125,7 @@ static int pg_exec(struct db *d, const char *sql, struct cd_err *err)
 		db->base.tx_depth = 0;
 		return 0;
 	}
-	if (strncmp(sql, "BEGIN", 5) == 0 && (rc = ensure_conn(db, err)))
+	if (strcmp(sql, "COMMIT") != 0 && (rc = ensure_conn(db, err)))
 		return rc;
 	if (!strncmp(sql, "BEGIN", 5))
 		db->base.tx_depth = 1;
