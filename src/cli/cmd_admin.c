@@ -96,8 +96,9 @@ int cmd_init(struct cli *c, int argc, char **argv)
 		rc = store_migrate(c->st, c->now, &applied, &err);
 	if (rc)
 		return cli_fail(&err);
-	printf("store ready: %s (%d migration(s) applied)\n", cd_config_get(c->cfg, "store", "url"),
-	       applied);
+	/* a password in the URL is not shown */
+	store_url_redact(cd_config_get(c->cfg, "store", "url"), path, sizeof(path));
+	printf("store ready: %s (%d migration(s) applied)\n", path, applied);
 	return 0;
 }
 
@@ -179,7 +180,8 @@ int cmd_doctor(struct cli *c, int argc, char **argv)
 		}
 	}
 
-	printf("store: %s\n", cd_config_get(c->cfg, "store", "url"));
+	store_url_redact(cd_config_get(c->cfg, "store", "url"), path, sizeof(path));
+	printf("store: %s\n", path);
 	if (cli_store(c, false, &err) != 0) {
 		doctor_problem(err.msg, &d);
 	} else if (store_schema_version(c->st, &current, &latest, &err) != 0) {

@@ -222,11 +222,14 @@ int store_admin_certificate_orders_each(store_t *st, const char *certificate_id,
 
 /* --- search ------------------------------------------------------------------ */
 
-/* LIKE with '\' escaping '%', '_' and itself: the text is matched literally. */
+/* LIKE with '\' escaping '%', '_' and itself: the text is matched literally;
+ * lower() on both sides: ASCII case does not matter on either backend (SQLite's
+ * LIKE ignores it, PostgreSQL's does not). */
 static const char SQL_SEARCH[] =
     "SELECT c.certificate_id, c.member_id, c.common_name, c.product, COALESCE(i.serial, '') "
     "FROM certificates c LEFT JOIN issuances i ON i.issuance_id = c.current_issuance_id "
-    "WHERE c.common_name LIKE $1 ESCAPE '\\' OR c.member_id LIKE $2 ESCAPE '\\' "
+    "WHERE lower(c.common_name) LIKE lower($1) ESCAPE '\\' "
+    "OR lower(c.member_id) LIKE lower($2) ESCAPE '\\' "
     "OR (CAST($3 AS TEXT) <> '' AND EXISTS (SELECT 1 FROM issuances s "
     "WHERE s.serial = $3 AND s.certificate_id = c.certificate_id)) "
     "ORDER BY c.common_name, c.certificate_id LIMIT $4";

@@ -4,7 +4,7 @@
  * SQL is written once, in the dialect both backends accept: $1..$n
  * parameters, ON CONFLICT upserts, RETURNING, partial indexes, BIGINT
  * seconds for time, TEXT for everything else. A backend implements
- * struct db_driver; SQLite now, PostgreSQL next.
+ * struct db_driver: SQLite (db_sqlite.c) and PostgreSQL (db_pg.c).
  * A struct db is one connection, used by one thread at a time.
  * Prepared statements are cached per connection by the address of their
  * (static) SQL text.
@@ -45,6 +45,9 @@ struct db_driver {
 	int64_t (*changes)(struct db_stmt *st);
 	/* Backend-specific SQL for a placeholder in migrations (e.g. "@ID@"). */
 	const char *(*ddl_id)(void);
+	/* Serializes migrations across processes (NULL: the backend's write
+	 * transaction already does). */
+	int (*migrate_lock)(struct db *db, bool lock, struct cd_err *err);
 };
 
 struct db {
@@ -55,6 +58,7 @@ struct db {
 };
 
 extern const struct db_driver db_sqlite_driver;
+extern const struct db_driver db_pg_driver;
 
 /* A cached prepared statement for a static SQL text, reset and unbound. */
 int db_stmt(struct db *db, const char *sql, struct db_stmt **out, struct cd_err *err);

@@ -19,7 +19,8 @@
 static const char SQL_ADD[] =
     "INSERT INTO outbox (message_id, dedup_key, kind, member_id, order_id, campaign_id, rcpt, "
     "message, created_at, next_attempt_at, attempts, subject) VALUES ($1, $2, $3, $4, "
-    "NULLIF($5, 0), NULLIF($6, 0), $7, $8, $9, $9, 0, $10) ON CONFLICT (dedup_key) DO NOTHING";
+    "NULLIF(CAST($5 AS BIGINT), 0), NULLIF(CAST($6 AS BIGINT), 0), $7, $8, $9, $9, 0, $10) ON "
+    "CONFLICT (dedup_key) DO NOTHING";
 static const char SQL_BY_KEY[] =
     "SELECT message_id, kind, COALESCE(member_id, ''), COALESCE(order_id, 0), "
     "COALESCE(campaign_id, 0), rcpt, COALESCE(subject, ''), COALESCE(last_error, ''), "
@@ -271,7 +272,7 @@ static const char SQL_LIST[] =
     "SELECT message_id, kind, COALESCE(member_id, ''), COALESCE(order_id, 0), "
     "COALESCE(campaign_id, 0), rcpt, COALESCE(subject, ''), COALESCE(last_error, ''), "
     "created_at, next_attempt_at, COALESCE(sent_at, 0), COALESCE(failed_at, 0), attempts "
-    "FROM outbox WHERE CASE $1 WHEN 1 THEN sent_at IS NULL AND failed_at IS NULL "
+    "FROM outbox WHERE CASE CAST($1 AS INTEGER) WHEN 1 THEN sent_at IS NULL AND failed_at IS NULL "
     "WHEN 2 THEN failed_at IS NOT NULL WHEN 3 THEN sent_at IS NOT NULL ELSE 1 = 1 END "
     "ORDER BY created_at, message_id LIMIT $2";
 

@@ -26,14 +26,17 @@ int store_open(const char *url, const struct store_options *opt, store_t **out, 
 		if (!*target)
 			return cd_err_set(err, CD_ECONFIG, false,
 					  "store url '%s' names no file (sqlite:PATH)", url);
-	} else if (strncmp(url, "postgresql:", 11) == 0 || strncmp(url, "postgres:", 9) == 0) {
-		return cd_err_set(err, CD_ECONFIG, false,
-				  "store url '%.40s...': the PostgreSQL backend is not built into "
-				  "this version yet; use sqlite:PATH",
-				  url);
+	} else if (strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0) {
+		drv = &db_pg_driver;
+		target = url; /* libpq reads the URI itself */
 	} else {
+		char shown[128];
+
+		store_url_redact(url, shown, sizeof(shown));
 		return cd_err_set(err, CD_ECONFIG, false,
-				  "store url '%.60s' is not understood (sqlite:PATH)", url);
+				  "store url '%s' is not understood (sqlite:PATH or "
+				  "postgresql://USER@HOST[:PORT]/DB)",
+				  shown);
 	}
 	st = calloc(1, sizeof(*st));
 	if (!st)
@@ -55,6 +58,24 @@ void store_close(store_t *st)
 		st->db->drv->exec(st->db, "ROLLBACK", NULL);
 	st->db->drv->close(st->db);
 	free(st);
+}
+
+void store_url_redact(const char *url, char *out, size_t outsz)
+{
+	const char *scheme = strstr(url, "://"), *at, *colon;
+	char *pw;
+
+	snprintf(out, outsz, "%s", url);
+	if (!scheme)
+		return;
+	/* user:password@host: the password is shown as *** */
+	at = strchr(scheme + 3, '@');
+	colon = strchr(scheme + 3, ':');
+	if (at && colon && colon < at && strcspn(scheme + 3, "/?") > (size_t)(at - scheme - 3))
+		snprintf(out, outsz, "%.*s:***%s", (int)(colon - url), url, at);
+	/* and in a query parameter */
+	if ((pw = strstr(out, "password=")) != NULL)
+		snprintf(pw + 9, outsz - (size_t)(pw + 9 - out), "***");
 }
 
 const char *store_backend(const store_t *st)
@@ -171,11 +192,28 @@ static char *expand_ddl(const char *sql, const char *id)
 	return out;
 }
 
+static int migrate(store_t *st, int64_t now, int *applied, struct cd_err *err);
+
 int store_migrate(store_t *st, int64_t now, int *applied, struct cd_err *err)
+{
+	const struct db_driver *d = st->db->drv;
+	struct cd_err ignore;
+	int rc;
+
+	*applied = 0;
+	/* two nodes starting at once: the second waits, then finds nothing to do */
+	if (d->migrate_lock && (rc = d->migrate_lock(st->db, true, err)))
+		return rc;
+	rc = migrate(st, now, applied, err);
+	if (d->migrate_lock)
+		d->migrate_lock(st->db, false, &ignore);
+	return rc;
+}
+
+static int migrate(store_t *st, int64_t now, int *applied, struct cd_err *err)
 {
 	int current, latest, rc;
 
-	*applied = 0;
 	rc = store_schema_version(st, &current, &latest, err);
 	if (rc)
 		return rc;

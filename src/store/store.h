@@ -28,6 +28,8 @@ struct store_options {
 
 int store_open(const char *url, const struct store_options *opt, store_t **out, struct cd_err *err);
 void store_close(store_t *st);
+/* The URL as it may be shown: a password in it replaced by "***". */
+void store_url_redact(const char *url, char *out, size_t outsz);
 const char *store_backend(const store_t *st); /* "sqlite" */
 
 /* Schema: the version in the store and the latest this program knows. */

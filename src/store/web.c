@@ -257,7 +257,7 @@ static const char SQL_TOKEN_MEMBER[] =
     "SELECT member_id FROM member_api_tokens WHERE token_hash = $1 AND revoked_at IS NULL";
 static const char SQL_TOKEN_USED[] =
     "UPDATE member_api_tokens SET last_used_at = $2 WHERE token_hash = $1 AND "
-    "(last_used_at IS NULL OR last_used_at < $2 - 60)";
+    "(last_used_at IS NULL OR last_used_at < CAST($2 AS BIGINT) - 60)";
 static const char SQL_TOKENS[] =
     "SELECT token_id, label, created_at, COALESCE(revoked_at, 0), COALESCE(last_used_at, 0) "
     "FROM member_api_tokens WHERE member_id = $1 ORDER BY token_id";

@@ -92,9 +92,16 @@ static const char SQL_CLAIM_QUEUED[] =
     /* a paused campaign (0: all) starts no queued order (src/store/bulk.c) */
     "AND NOT EXISTS (SELECT 1 FROM campaign_pauses p "
     "WHERE p.campaign_id = 0 OR p.campaign_id = orders.campaign_id) AND " CLAIM_FREE;
+/* PostgreSQL runs writers concurrently (SQLite's BEGIN IMMEDIATE does not):
+ * the rows found are locked, and rows another node is claiming are skipped */
+#define SKIP_LOCKED " FOR UPDATE SKIP LOCKED"
+static const char SQL_CLAIM_QUEUED_PG[] =
+    "SELECT order_id, lease_owner FROM orders WHERE state = 'queued' "
+    "AND NOT EXISTS (SELECT 1 FROM campaign_pauses p "
+    "WHERE p.campaign_id = 0 OR p.campaign_id = orders.campaign_id) AND " CLAIM_FREE SKIP_LOCKED;
 static const char SQL_TAKE[] =
     "UPDATE orders SET lease_owner = $2, lease_expires = $3 WHERE order_id = $1";
-static char sql_claim_in_flight[1024], sql_count_in_flight[1024];
+static char sql_claim_in_flight[1024], sql_claim_in_flight_pg[1100], sql_count_in_flight[1024];
 static pthread_once_t sql_once = PTHREAD_ONCE_INIT;
 
 static void build_sql(void)
@@ -110,6 +117,8 @@ static void build_sql(void)
 	snprintf(sql_claim_in_flight, sizeof(sql_claim_in_flight),
 		 "SELECT order_id, lease_owner FROM orders WHERE state IN (%s) AND %s", states,
 		 CLAIM_FREE);
+	snprintf(sql_claim_in_flight_pg, sizeof(sql_claim_in_flight_pg), "%s" SKIP_LOCKED,
+		 sql_claim_in_flight);
 	snprintf(sql_count_in_flight, sizeof(sql_count_in_flight),
 		 "SELECT (SELECT COUNT(*) FROM orders WHERE state IN (%s)) + (SELECT COUNT(*) "
 		 "FROM orders WHERE state = 'queued' AND lease_owner IS NOT NULL AND "
@@ -133,12 +142,12 @@ static int count_in_flight(store_t *st, int64_t now, int64_t *n, struct cd_err *
 }
 
 /* Adds up to max - *got claimable orders of one statement to ids[]. */
-static int pick(store_t *st, const char *sql, const struct store_claim *c, const char *prefix,
-		const char *mine, int max, int64_t *ids, int *got, int *takeovers,
-		struct cd_err *err)
+static int pick(store_t *st, const char *sql, const char *sql_pg, const struct store_claim *c,
+		const char *prefix, const char *mine, int max, int64_t *ids, int *got,
+		int *takeovers, struct cd_err *err)
 {
 	struct db_stmt *s;
-	int rc = db_stmt(st->db, sql, &s, err);
+	int rc = db_stmt(st->db, st->db->drv == &db_pg_driver ? sql_pg : sql, &s, err);
 
 	if (rc)
 		return rc;
@@ -169,7 +178,8 @@ int store_orders_claim(store_t *st, const struct store_claim *c, int max, int64_
 	rc = store_begin(st, err);
 	if (rc)
 		return rc;
-	rc = pick(st, sql_claim_in_flight, c, prefix, mine, max, ids, &got, takeovers, err);
+	rc = pick(st, sql_claim_in_flight, sql_claim_in_flight_pg, c, prefix, mine, max, ids, &got,
+		  takeovers, err);
 	if (!rc && got < max)
 		rc = count_in_flight(st, c->now, &in_flight, err);
 	if (!rc && got < max) {
@@ -178,8 +188,8 @@ int store_orders_claim(store_t *st, const struct store_claim *c, int max, int64_
 			room =
 			    in_flight < c->max_in_flight ? (int)(c->max_in_flight - in_flight) : 0;
 		if (room > 0)
-			rc = pick(st, SQL_CLAIM_QUEUED, c, prefix, mine, got + room, ids, &got,
-				  takeovers, err);
+			rc = pick(st, SQL_CLAIM_QUEUED, SQL_CLAIM_QUEUED_PG, c, prefix, mine,
+				  got + room, ids, &got, takeovers, err);
 	}
 	for (int i = 0; !rc && i < got; i++)
 		rc = RUN(st, SQL_TAKE, NULL, err, "iti", ids[i], c->owner,
@@ -200,10 +210,10 @@ int store_orders_claim(store_t *st, const struct store_claim *c, int max, int64_
 
 static const char SQL_UPDATE[] =
     "UPDATE orders SET state = $4, updated_at = $5, next_run_at = $6, "
-    "lease_owner = CASE WHEN $7 = 0 THEN NULL ELSE lease_owner END, "
+    "lease_owner = CASE WHEN CAST($7 AS BIGINT) = 0 THEN NULL ELSE lease_owner END, "
     "lease_expires = CASE WHEN $7 = 0 THEN NULL ELSE $7 END, "
     "retries = $8, attempt = $9, names = COALESCE($10, names), "
-    "new_issuance_id = CASE WHEN $11 = 0 THEN new_issuance_id ELSE $11 END, "
+    "new_issuance_id = CASE WHEN CAST($11 AS BIGINT) = 0 THEN new_issuance_id ELSE $11 END, "
     "failure = CASE WHEN $12 = 1 THEN $13 ELSE failure END, "
     "failure_retryable = CASE WHEN $12 = 1 THEN $14 ELSE failure_retryable END, "
     "failure_detail = CASE WHEN $12 = 1 THEN $15 ELSE failure_detail END, "

@@ -20,6 +20,8 @@
 
 #include "notify/notify.h"
 
+#include "store_url.h"
+
 #define NOW 1795000000
 
 struct env {
@@ -37,7 +39,7 @@ static int setup(void **state)
 
 	snprintf(e->dir, sizeof(e->dir), "/tmp/cd-outbox-XXXXXX");
 	assert_non_null(mkdtemp(e->dir));
-	snprintf(e->url, sizeof(e->url), "sqlite:%s/t.db", e->dir);
+	assert_int_equal(test_store_url(e->dir, e->url, sizeof(e->url)), 0);
 	assert_int_equal(store_open(e->url, NULL, &e->st, &err), 0);
 	assert_int_equal(store_migrate(e->st, NOW, &applied, &err), 0);
 	/* defaults, with a port where nothing listens (1 is reserved: tcpmux) */

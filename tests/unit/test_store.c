@@ -19,6 +19,8 @@
 #include "store_seed.h"
 #include "util/secretbox.h"
 
+#include "store_url.h"
+
 #define NOW 1795000000 /* 2026-11-18 */
 
 struct env {
@@ -35,7 +37,7 @@ static int setup(void **state)
 
 	snprintf(e->dir, sizeof(e->dir), "/tmp/cd-store-XXXXXX");
 	assert_non_null(mkdtemp(e->dir));
-	snprintf(e->url, sizeof(e->url), "sqlite:%s/t.db", e->dir);
+	assert_int_equal(test_store_url(e->dir, e->url, sizeof(e->url)), 0);
 	assert_int_equal(store_open(e->url, NULL, &e->st, &err), 0);
 	assert_int_equal(store_migrate(e->st, NOW, &applied, &err), 0);
 	assert_true(applied >= 1);
@@ -283,6 +285,61 @@ static void test_bad_url_is_a_clear_error(void **state)
 	assert_int_equal(store_open("sqlite:", NULL, &st, &err), -CD_ECONFIG);
 }
 
+/* A writer that finds a row locked by another connection's transaction waits
+ * [store] busy_timeout_ms, then gets a retryable busy error (SQLite: the
+ * database lock; PostgreSQL: the row lock, lock_timeout); once the other
+ * commits, the same write goes through. */
+static void test_locked_write_is_busy_then_goes_through(void **state)
+{
+	struct env *e = *state;
+	struct store_options quick = { .busy_timeout_ms = 200 };
+	struct store_member m = {
+		.member_id = "m8", .email = "x@example.jp", .display_name = "X", .locale = "en"
+	};
+	struct cd_err err = { 0 };
+	store_t *other = NULL;
+	int ch;
+
+	assert_int_equal(store_member_upsert(e->st, &m, NOW, &ch, &err), 0);
+	assert_int_equal(store_open(e->url, &quick, &other, &err), 0);
+	assert_int_equal(store_begin(e->st, &err), 0);
+	m.display_name = "Y";
+	assert_int_equal(store_member_upsert(e->st, &m, NOW + 1, &ch, &err), 0);
+	m.display_name = "Z";
+	assert_int_equal(store_member_upsert(other, &m, NOW + 2, &ch, &err), -CD_EBUSY);
+	assert_true(err.retryable);
+	assert_int_equal(store_commit(e->st, &err), 0);
+	assert_int_equal(store_member_upsert(other, &m, NOW + 3, &ch, &err), 0);
+	assert_int_equal(ch, 1);
+	store_close(other);
+}
+
+/* A password in a PostgreSQL URL is in no message (no server listens on
+ * port 1: the connection is refused). */
+static void test_pg_password_is_never_shown(void **state)
+{
+	struct cd_err err = { 0 };
+	store_t *st = NULL;
+	char shown[128];
+
+	(void)state;
+	assert_int_equal(
+	    store_open("postgresql://certdesk:Sekr1t-pw@127.0.0.1:1/certdesk", NULL, &st, &err),
+	    -CD_EDB);
+	assert_true(err.retryable);
+	assert_non_null(strstr(err.msg, "cannot connect to PostgreSQL"));
+	assert_null(strstr(err.msg, "Sekr1t-pw"));
+	store_url_redact("postgresql://certdesk:Sekr1t-pw@db.example.jp:5432/cd?sslmode=require",
+			 shown, sizeof(shown));
+	assert_string_equal(shown,
+			    "postgresql://certdesk:***@db.example.jp:5432/cd?sslmode=require");
+	store_url_redact("postgresql://db.example.jp/cd?user=u&password=Sekr1t-pw", shown,
+			 sizeof(shown));
+	assert_null(strstr(shown, "Sekr1t-pw"));
+	store_url_redact("postgresql://u@db.example.jp/cd", shown, sizeof(shown));
+	assert_string_equal(shown, "postgresql://u@db.example.jp/cd");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -298,6 +355,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_secrets_sealed_and_resealed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_order_creation_is_an_event, setup, teardown),
 		cmocka_unit_test(test_bad_url_is_a_clear_error),
+		cmocka_unit_test_setup_teardown(test_locked_write_is_busy_then_goes_through, setup,
+						teardown),
+		cmocka_unit_test(test_pg_password_is_never_shown),
 	};
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }

@@ -20,6 +20,8 @@
 #include "store/store.h"
 #include "store_seed.h"
 
+#include "store_url.h"
+
 #define NOW 1795000000
 
 struct env {
@@ -38,7 +40,7 @@ static int setup(void **state)
 
 	snprintf(e->dir, sizeof(e->dir), "/tmp/cd-smetrics-XXXXXX");
 	assert_non_null(mkdtemp(e->dir));
-	snprintf(e->url, sizeof(e->url), "sqlite:%s/t.db", e->dir);
+	assert_int_equal(test_store_url(e->dir, e->url, sizeof(e->url)), 0);
 	assert_int_equal(store_open(e->url, NULL, &e->st, &err), 0);
 	assert_int_equal(store_migrate(e->st, NOW, &applied, &err), 0);
 	for (int i = 1; i <= 2; i++) {

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,8 @@
 
 #include "store/store.h"
 #include "worker/worker.h"
+
+#include "store_url.h"
 
 #define NOW   1795000000
 #define LEASE 60
@@ -39,7 +42,7 @@ static int setup(void **state)
 
 	snprintf(e->dir, sizeof(e->dir), "/tmp/cd-work-XXXXXX");
 	assert_non_null(mkdtemp(e->dir));
-	snprintf(e->url, sizeof(e->url), "sqlite:%s/t.db", e->dir);
+	assert_int_equal(test_store_url(e->dir, e->url, sizeof(e->url)), 0);
 	assert_int_equal(store_open(e->url, NULL, &e->st, &err), 0);
 	assert_int_equal(store_migrate(e->st, NOW, &applied, &err), 0);
 	assert_int_equal(store_member_upsert(e->st,
@@ -647,11 +650,122 @@ static void test_backoff(void **state)
 			 c->want_max);
 }
 
+/* Nodes claiming at the same moment, each on its own connection, never get
+ * the same order (PostgreSQL: the claim locks its rows, FOR UPDATE SKIP
+ * LOCKED; SQLite: one writer at a time). */
+#define RACE_CERTS 24 /* besides c1 */
+#define RACE_NODES 4
+
+struct racer {
+	const char *url;
+	int node, n, failed;
+	int64_t got[RACE_CERTS + 1];
+};
+
+static void *race_claims(void *arg)
+{
+	struct racer *r = arg;
+	struct cd_err err = { 0 };
+	char node[16], owner[48];
+	store_t *st = NULL;
+	int idle = 0;
+
+	snprintf(node, sizeof(node), "n%d", r->node);
+	snprintf(owner, sizeof(owner), "n%d/b/0", r->node);
+	if (store_open(r->url, NULL, &st, &err)) {
+		r->failed = 1;
+		return NULL;
+	}
+	/* until nothing is left for a few claims in a row */
+	while (idle < 3 && r->n < RACE_CERTS + 1) {
+		int64_t ids[2];
+		int n = 0, t = 0;
+
+		if (store_orders_claim(st,
+				       &(struct store_claim){ .node = node,
+							      .boot = "b",
+							      .owner = owner,
+							      .now = NOW,
+							      .lease_seconds = LEASE },
+				       2, ids, &n, &t, &err)) {
+			if (err.code == CD_EBUSY)
+				continue;
+			r->failed = 1;
+			break;
+		}
+		idle = n ? 0 : idle + 1;
+		for (int i = 0; i < n && r->n < RACE_CERTS + 1; i++)
+			r->got[r->n++] = ids[i];
+	}
+	store_close(st);
+	return NULL;
+}
+
+static void test_concurrent_claims_take_each_order_once(void **state)
+{
+	struct env *e = *state;
+	struct racer r[RACE_NODES];
+	pthread_t th[RACE_NODES];
+	int64_t ids[RACE_CERTS + 1];
+	struct cd_err err = { 0 };
+	bool created;
+	int ch;
+
+	ids[0] = e->order_id;
+	for (int i = 1; i <= RACE_CERTS; i++) {
+		char cid[16], sha[16];
+
+		snprintf(cid, sizeof(cid), "c%d", i + 1);
+		snprintf(sha, sizeof(sha), "b%d", i);
+		assert_int_equal(
+		    store_certificate_import(
+			e->st,
+			&(struct store_certificate){ .certificate_id = cid,
+						     .member_id = "m1",
+						     .product = "jprs_dv_rs_1y",
+						     .common_name = "example.jp",
+						     .term_start = "2026-01-01",
+						     .term_end = "2027-12-31",
+						     .term_end_at = NOW + 400 * 86400 },
+			&(struct store_issuance){ .source = "import",
+						  .issuer_dn = "CN=G3",
+						  .issuer_der_hex = "3000",
+						  .serial = sha,
+						  .sha256 = sha,
+						  .sans = "example.jp",
+						  .chain_pem = "PEM",
+						  .not_before = NOW - 86400,
+						  .not_after = NOW + 300 * 86400 },
+			NOW, &ch, &err),
+		    0);
+		assert_int_equal(store_order_create(e->st, cid, 0, "operator:t", NULL, NOW, &ids[i],
+						    &created, &err),
+				 0);
+	}
+	for (int i = 0; i < RACE_NODES; i++) {
+		r[i] = (struct racer){ .url = e->url, .node = i };
+		assert_int_equal(pthread_create(&th[i], NULL, race_claims, &r[i]), 0);
+	}
+	for (int i = 0; i < RACE_NODES; i++)
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+	for (int k = 0; k <= RACE_CERTS; k++) {
+		int times = 0;
+
+		for (int i = 0; i < RACE_NODES; i++) {
+			assert_false(r[i].failed);
+			for (int j = 0; j < r[i].n; j++)
+				times += r[i].got[j] == ids[k];
+		}
+		if (times != 1)
+			fail_msg("order %lld was claimed %d times", (long long)ids[k], times);
+	}
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
 {
-	static struct CMUnitTest tests[13 + sizeof(backoffs) / sizeof(backoffs[0]) +
+	static struct CMUnitTest tests[14 + sizeof(backoffs) / sizeof(backoffs[0]) +
 				       sizeof(in_flight_cases) / sizeof(in_flight_cases[0])];
 	static const struct CMUnitTest fixed[] = {
 		T(test_lease_excludes_others_until_expiry),
@@ -667,6 +781,7 @@ int main(void)
 		T(test_resume_refused_before_issuance),
 		T(test_resume_refused_after_a_later_order),
 		T(test_order_being_started_counts),
+		T(test_concurrent_claims_take_each_order_once),
 	};
 	size_t n = 0;
 
