@@ -16,7 +16,8 @@
 #
 # usage: bench/mass-reissue.sh [N]    (N default 1000; needs a release build:
 #        `make bench` or meson setup build --buildtype=release; CERTDESK=path)
-# Environment: BENCH_KEYS, BENCH_SERVERS (4), BENCH_THREADS (worker threads, 16),
+# Environment: BENCH_KEYS, BENCH_SETUP_JOBS (concurrent g3 issuances in the setup, 8),
+#   BENCH_SERVERS (4), BENCH_THREADS (worker threads, 16),
 #   BENCH_COALESCE_MS (reload coalescing window, 1000), BENCH_LIMIT (seconds the
 #   orders may take, 1800), BENCH_STALL (stop when no order moves for this long,
 #   300), BENCH_PEERS (acme-peers' clients; default the installed ones; "none"
@@ -184,8 +185,12 @@ i=1
 while [ $i -le "$N" ]; do echo "s$i.mass.test" >>"$WORK/names"; i=$((i + 1)); done
 dns_a 127.0.0.1 "$WORK/names"
 t=$(now)
-$CD ca issue --ca g3 --names-file "$WORK/names" --each --jobs 32 --out "$WORK/old" \
-	--http-listen "127.0.0.1:$HP" >"$LOG/old-issue.log" 2>&1 || die "g3 issuance failed: $(tail -3 "$LOG/old-issue.log")"
+# bounded: Pebble 2.4's memory store can deadlock under concurrent newOrders (every
+# request then waits on one RWMutex); a stuck setup says so instead of hanging
+timeout $((120 + N / 5)) $CD ca issue --ca g3 --names-file "$WORK/names" --each \
+	--jobs "${BENCH_SETUP_JOBS:-8}" --out "$WORK/old" --http-listen "127.0.0.1:$HP" \
+	>"$LOG/old-issue.log" 2>&1 ||
+	die "g3 issuance failed or stuck after $(ls "$WORK/old" 2>/dev/null | wc -l) certificates (Pebble deadlock?): $(tail -3 "$LOG/old-issue.log")"
 say "setup: $N old certificates at g3 in $(calc "$(now) - $t") s"
 G3_DN=$(openssl x509 -in "$WORK/old/s1.mass.test/fullchain.pem" -noout -issuer -nameopt RFC2253 |
 	sed 's/^issuer=//')
