@@ -2,7 +2,7 @@
 #   make          build (the program is build/certdesk)
 #   make check    install what is missing, build with sanitizers, run every test
 #   make demo     install what is missing, build, and show certdesk at work
-#   make bench    benchmarks (not part of check)
+#   make bench    benchmarks (not part of check); BENCH_MASS=1000 adds bench/mass-reissue.sh
 #   make format   clang-format every C file
 
 BUILD       ?= build
@@ -32,6 +32,7 @@ bench: deps
 	@test -f $(BUILD)/build.ninja || meson setup $(BUILD) --buildtype=release >/dev/null
 	@ninja -C $(BUILD) >/dev/null
 	@bench/import.sh
+	@if [ -n "$(BENCH_MASS)" ]; then CERTDESK=$(BUILD)/certdesk bench/mass-reissue.sh $(BENCH_MASS); fi
 
 format:
 	@clang-format -i $(C_FILES)
