@@ -7,7 +7,7 @@
 # SMTP sink, revocation at g3). Pebble runs with PEBBLE_VA_NOSLEEP=1
 # PEBBLE_WFE_NONCEREJECT=0 PEBBLE_AUTHZREUSE=0, as TESTING.md asks of benchmarks.
 #
-# For each key type of BENCH_KEYS (default "p256 rsa2048", [ca g4] cert_key_type)
+# For each key type of BENCH_KEYS (default "p256 rsa2048", [ca g4] key_type)
 # it prints: certificates/minute, CPU seconds per certificate for certdesk (its
 # own, and the nginx -t / reload commands it runs), the nginx servers, Pebble g4
 # and g3 apart, nginx reloads used, the time per stage (from the orders' events,
@@ -58,7 +58,7 @@ if [ -z "${BENCH_ONE:-}" ]; then
 	rc=0
 	for k in $KEYS; do
 		echo
-		echo "== $N orders end to end, [ca g4] cert_key_type = $k"
+		echo "== $N orders end to end, [ca g4] key_type = $k"
 		BENCH_ONE=$k sh "$0" "$N" || rc=1
 	done
 	echo
@@ -165,10 +165,10 @@ new_store "$WORK/s"
 	printf '[log]\nlevel = warn\n'
 	printf '[acme]\nactive_ca = g4\npoll_initial_ms = 100\npoll_max_ms = 1000\n'
 	pebble_ca_section g4 g4
-	printf 'cert_key_type = %s\nroots = %s\ncaa_identity = pebble.letsencrypt.org\n' "$KEY" \
+	printf 'key_type = %s\nroots = %s\ncaa_identity = pebble.letsencrypt.org\n' "$KEY" \
 		"$WORK/g4-roots.pem"
 	pebble_ca_section g3 g3
-	printf 'cert_key_type = p256\n'
+	printf 'key_type = p256\n'
 	printf '[dcv]\nresolver = %s\n' "$CTS_DNS"
 	smtp_ini
 	printf 'retry_base_ms = 1000\nretry_cap_ms = 10000\n'

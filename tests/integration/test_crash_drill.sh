@@ -43,7 +43,7 @@ new_store "$WORK/s"
 {
 	printf '[acme]\nactive_ca = g4\npoll_initial_ms = 100\npoll_max_ms = 1000\n'
 	pebble_ca_section g4 g4
-	printf 'cert_key_type = p256\nroots = %s\ncaa_identity = pebble.letsencrypt.org\n' \
+	printf 'key_type = p256\nroots = %s\ncaa_identity = pebble.letsencrypt.org\n' \
 		"$WORK/g4-roots.pem"
 	pebble_ca_section g3 g3
 	printf '[dcv]\nresolver = %s\n' "$CTS_DNS"

@@ -63,7 +63,7 @@ INI=$WORK/s/certdesk.ini
 	printf '[acme]\nactive_ca = g4\n'
 	printf 'http_timeout_s = 3\nhttp_retries = 2\npoll_initial_ms = 200\npoll_max_ms = 1000\n'
 	pebble_ca_section g4 g4
-	printf 'cert_key_type = p256\nroots = %s\ncaa_identity = pebble.letsencrypt.org\n' \
+	printf 'key_type = p256\nroots = %s\ncaa_identity = pebble.letsencrypt.org\n' \
 		"$WORK/g4-roots.pem"
 	pebble_ca_section g3 g3
 	printf '[dcv]\nresolver = %s\ntimeout_ms = 1000\n' "$CTS_DNS"

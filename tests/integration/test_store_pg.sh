@@ -156,7 +156,7 @@ node_ini "$WORK/a" pipe a
 	printf 'backoff_cap_ms = 3000\npoll_ms = 500\nlease_seconds = 60\n'
 	printf '[acme]\nactive_ca = g4\n'
 	pebble_ca_section g4 g4
-	printf 'cert_key_type = p256\nroots = %s\ncaa_identity = pebble.letsencrypt.org\n' \
+	printf 'key_type = p256\nroots = %s\ncaa_identity = pebble.letsencrypt.org\n' \
 		"$WORK/g4-roots.pem"
 	pebble_ca_section g3 g3
 	printf '[dcv]\nresolver = %s\n' "$CTS_DNS"
