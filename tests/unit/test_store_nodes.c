@@ -1,5 +1,5 @@
 /*
- * test_worker_nodes.c - one process per worker node name (src/store/nodes.c)
+ * test_store_nodes.c - one process per worker node name (src/store/nodes.c)
  * and the claim rule that follows from it: a fresh heartbeat of another boot
  * refuses a second registration and keeps that boot's leases from being
  * taken; a stale, removed or proven-dead one lets a new boot register and
@@ -247,5 +247,5 @@ int main(void)
 		T(test_empty_names_refused),
 	};
 
-	return cmocka_run_group_tests_name("worker_nodes", tests, NULL, NULL);
+	return cmocka_run_group_tests_name("store_nodes", tests, NULL, NULL);
 }
