@@ -125,6 +125,7 @@ int worker_node_hold(struct worker_pool *p, struct cd_err *err)
 		}
 		usleep(WATCH_MS * 1000);
 	}
+	p->node_held = true;
 	cd_log(CD_LOG_INFO, "worker: node %s registered (boot %s)", p->node, p->boot);
 	return 0;
 }
@@ -169,7 +170,7 @@ void worker_node_release(struct worker_pool *p)
 
 	if (!p->node_st)
 		return;
-	if (store_worker_node_remove(p->node_st, p->node, p->boot, &err))
+	if (p->node_held && store_worker_node_remove(p->node_st, p->node, p->boot, &err))
 		cd_log(CD_LOG_WARN, "worker: node %s: removing its heartbeat: %s", p->node,
 		       err.msg);
 	store_close(p->node_st);

@@ -57,6 +57,7 @@ struct worker_pool {
 	long busy_timeout_ms; /* [store] busy_timeout_ms, for every connection */
 	char host_key[96];
 	store_t *node_st; /* the heartbeat's connection */
+	bool node_held;	  /* registered: its row is removed at the end */
 	pthread_t heartbeat;
 	bool heartbeat_running;
 };

@@ -106,6 +106,26 @@ else not_ok "serve beside a worker with the default node name refuses to start"
 	sed 's/^/# /' "$WORK/d1.out"; fi
 kill -TERM "$PW"; wait "$PW"
 
+# --- [store] busy_timeout_ms reaches the workers' connections: a writer
+# holding the store for 12 s delays a worker configured to wait 30 s (the
+# former fixed 5 s made it fail with "database is locked")
+ini b1 x 6 500
+sed -i '/^\[store\]$/a busy_timeout_ms = 30000' "$WORK/s/b1.ini"
+python3 -c 'import sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1], isolation_level=None)
+c.execute("BEGIN EXCLUSIVE"); open(sys.argv[2], "w").close(); time.sleep(12); c.execute("COMMIT")' \
+	"$DB" "$WORK/locked" &
+LOCKER=$!
+TAP_PIDS="$TAP_PIDS $LOCKER"
+wait_for 60 test -e "$WORK/locked" || bail "a writer holds the store"
+start b1 worker; P1=$PID
+if wait_for 90 said "$WORK/b1.out" "node x registered" && alive "$P1"; then
+	ok "a worker waits for a busy store as [store] busy_timeout_ms says"
+else not_ok "a worker waits for a busy store as [store] busy_timeout_ms says"
+	sed 's/^/# /' "$WORK/b1.out"; fi
+wait "$LOCKER"
+kill -TERM "$P1" 2>/dev/null; wait "$P1"
+
 # --- kill -9, then a restart at once: it takes over the dead one's orders
 ini k1 x 300 60000
 ini k2 x 300 500
