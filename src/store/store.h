@@ -422,7 +422,8 @@ struct store_claim {
 	int max_in_flight; /* queued orders start only while fewer are past queued (0: no cap) */
 };
 /* Claims up to max runnable orders (open, due at now, lease free or expired
- * or held by an earlier process of this node) for c->owner until now + lease:
+ * or held by an earlier process of this node whose heartbeat is stale or
+ * gone, src/store/nodes.c) for c->owner until now + lease:
  * orders in flight first, then queued ones while fewer than max_in_flight
  * orders of every node are past queued or being started. ids[] gets them;
  * *takeovers counts leases taken from another node. */
@@ -774,5 +775,27 @@ int store_campaign_members_page(store_t *st, int64_t campaign_id, const char *af
  * failed for good (the rest are pending). */
 int store_outbox_prefix_counts(store_t *st, const char *prefix, int64_t *queued, int64_t *sent,
 			       int64_t *failed, struct cd_err *err);
+
+/* --- worker nodes (src/store/nodes.c) ---------------------------------------- */
+
+/* One process's hold on a worker node name: its heartbeat row. */
+struct store_worker_node {
+	char node[64], boot[40], host[128], host_key[96];
+	int64_t pid, started_at, heartbeat_at, expires_at;
+};
+/* Registers n (node, boot, host, host_key, pid; its heartbeat at now, fresh
+ * until n->expires_at) when the node's row is free, stale (expires_at before
+ * now), already this boot's, or the boot `dead_boot` (a holder proven dead;
+ * NULL or "" for none). *got says whether it did; if not, *holder (may be
+ * NULL) gets the process that holds the node. */
+int store_worker_node_register(store_t *st, const struct store_worker_node *n, int64_t now,
+			       const char *dead_boot, bool *got, struct store_worker_node *holder,
+			       struct cd_err *err);
+/* Renews this boot's heartbeat; *held is false when the row is no longer
+ * this boot's (another process took the node over after it went stale). */
+int store_worker_node_renew(store_t *st, const char *node, const char *boot, int64_t now,
+			    int64_t expires_at, bool *held, struct cd_err *err);
+/* Removes this boot's row (clean shutdown): the node is free at once. */
+int store_worker_node_remove(store_t *st, const char *node, const char *boot, struct cd_err *err);
 
 #endif

@@ -5,10 +5,12 @@
  *
  * Leases: lease_owner is "NODE/BOOT/THREAD". A claim takes orders whose
  * lease is free or expired, and those held by an earlier process of the same
- * node (same NODE, another BOOT), so a restarted worker resumes at once
- * instead of waiting for its own leases to run out; never one held by a
- * live thread of this process. Fencing: an update names the state
- * it started from and the owner; if either changed, nothing is written.
+ * node (same NODE, another BOOT) whose heartbeat is stale or gone (nodes.c),
+ * so a restarted worker resumes at once instead of waiting for its own
+ * leases to run out; never one held by a live thread of this process, nor by
+ * another live process that shares the node name. Fencing: an update names
+ * the state it started from and the owner; if either changed, nothing is
+ * written.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -86,7 +88,9 @@ int store_order_get(store_t *st, int64_t order_id, struct store_order *out, stru
 #define CLAIM_FREE                                                                                 \
 	"next_run_at <= $1 AND (lease_owner IS NULL OR lease_expires < $1 "                        \
 	"OR (substr(lease_owner, 1, length($2)) = $2 AND substr(lease_owner, 1, length($3)) <> "   \
-	"$3)) ORDER BY next_run_at, order_id LIMIT $4"
+	"$3 AND NOT EXISTS (SELECT 1 FROM worker_nodes w WHERE w.node || '/' = $2 "                \
+	"AND w.expires_at >= $1 AND substr(lease_owner, 1, length($2) + length(w.boot) + 1) = "    \
+	"$2 || w.boot || '/'))) ORDER BY next_run_at, order_id LIMIT $4"
 static const char SQL_CLAIM_QUEUED[] =
     "SELECT order_id, lease_owner FROM orders WHERE state = 'queued' "
     /* a paused campaign (0: all) starts no queued order (src/store/bulk.c) */

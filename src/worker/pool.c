@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -76,6 +77,9 @@ static int load_settings(struct worker_pool *p, struct cd_err *err)
 	if (!rc)
 		rc = cd_config_get_int(cfg, "provider", "max_validity_days", 0, 3650,
 				       &p->provider_cap_days, err);
+	if (!rc) /* like the CLI's connection (src/cli/main.c) */
+		rc = cd_config_get_int(cfg, "store", "busy_timeout_ms", 0, 600000,
+				       &p->busy_timeout_ms, err);
 	if (rc)
 		return rc;
 	p->n_threads = p->opt.threads > 0 ? p->opt.threads : (int)threads;
@@ -117,8 +121,7 @@ out:
 	return rc;
 }
 
-/* Sleeps up to ms, waking early when the pool is asked to stop. */
-static void nap(struct worker_pool *p, long ms)
+void worker_nap(struct worker_pool *p, long ms)
 {
 	struct timespec ts;
 
@@ -169,7 +172,7 @@ static void *thread_main(void *arg)
 {
 	struct worker_thread *t = arg;
 	struct worker_pool *p = t->pool;
-	struct store_options so = { 0 };
+	struct store_options so = { .busy_timeout_ms = p->busy_timeout_ms };
 	struct cd_err err = { 0 };
 
 	if (store_open(p->opt.store_url, &so, &t->st, &err)) {
@@ -198,7 +201,7 @@ static void *thread_main(void *arg)
 		if (store_orders_claim(t->st, &c, 1, &id, &n, &takeovers, &err)) {
 			if (err.code != CD_EBUSY)
 				cd_log(CD_LOG_WARN, "worker %d: claim: %s", t->index, err.msg);
-			nap(p, p->claim_interval_ms);
+			worker_nap(p, p->claim_interval_ms);
 			continue;
 		}
 		atomic_fetch_add(&p->takeovers, (uint64_t)takeovers);
@@ -207,7 +210,7 @@ static void *thread_main(void *arg)
 				worker_pool_request_stop(p);
 				break;
 			}
-			nap(p, p->claim_interval_ms);
+			worker_nap(p, p->claim_interval_ms);
 			continue;
 		}
 		while (!atomic_load(&p->stop)) {
@@ -243,9 +246,17 @@ int worker_pool_start(const cd_config_t *cfg, const struct worker_options *opt, 
 	rc = load_settings(p, err);
 	if (rc)
 		goto fail;
-	/* the boot id tells this process's leases from an earlier one's */
-	snprintf(p->boot, sizeof(p->boot), "%lx%x", (unsigned long)cd_time_now(),
-		 (unsigned)getpid());
+	/* the boot id tells this process's leases from an earlier one's; the
+	 * random part keeps two hosts' processes (PID 1 in containers started
+	 * in the same second) apart */
+	{
+		unsigned r = 0;
+
+		if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
+			r = (unsigned)clock();
+		snprintf(p->boot, sizeof(p->boot), "%lx%x%08x", (unsigned long)cd_time_now(),
+			 (unsigned)getpid(), r);
+	}
 	snprintf(p->actor, sizeof(p->actor), "worker:%s", p->node);
 	rc = dcv_resolver_new(cfg, &p->resolver, err);
 	if (!rc)
@@ -263,13 +274,27 @@ int worker_pool_start(const cd_config_t *cfg, const struct worker_options *opt, 
 		rc = cd_err_set(err, CD_ENOMEM, false, "out of memory");
 		goto fail;
 	}
+	/* no thread claims anything before this process holds its node name */
+	rc = store_open(p->opt.store_url,
+			&(struct store_options){ .busy_timeout_ms = p->busy_timeout_ms },
+			&p->node_st, err);
+	if (!rc)
+		rc = worker_node_hold(p, err);
+	if (rc)
+		goto fail;
+	if (pthread_create(&p->heartbeat, NULL, worker_node_heartbeat_main, p) != 0) {
+		rc = cd_err_set(err, CD_EINTERNAL, false, "cannot start the heartbeat thread: %s",
+				strerror(errno));
+		goto fail;
+	}
+	p->heartbeat_running = true;
 	for (int i = 0; i < p->n_threads; i++) {
 		ts[i].pool = p;
 		ts[i].index = i;
 		ts[i].seed = (unsigned)(cd_time_now() ^ (i * 2654435761u) ^ (unsigned)getpid());
 		snprintf(ts[i].owner, sizeof(ts[i].owner), "%s/%s/%d", p->node, p->boot, i);
 		if (pthread_create(&p->threads[i], NULL, thread_main, &ts[i]) != 0) {
-			atomic_store(&p->stop, true);
+			worker_pool_request_stop(p);
 			for (int j = 0; j < i; j++)
 				pthread_join(p->threads[j], NULL);
 			rc = cd_err_set(err, CD_EINTERNAL, false, "cannot start worker thread: %s",
@@ -283,6 +308,9 @@ int worker_pool_start(const cd_config_t *cfg, const struct worker_options *opt, 
 	       p->active_ca);
 	return 0;
 fail:
+	if (p->heartbeat_running)
+		pthread_join(p->heartbeat, NULL);
+	worker_node_release(p);
 	free(ts);
 	free(p->threads);
 	dcv_resolver_free(p->resolver);
@@ -306,7 +334,7 @@ bool worker_pool_stopping(worker_pool_t *p)
 
 int worker_pool_join(worker_pool_t *p)
 {
-	struct store_options so = { 0 };
+	struct store_options so = { .busy_timeout_ms = p ? p->busy_timeout_ms : 0 };
 	struct cd_err err = { 0 };
 	store_t *st = NULL;
 	int failures;
@@ -315,6 +343,7 @@ int worker_pool_join(worker_pool_t *p)
 		return 0;
 	for (int i = 0; i < p->n_threads; i++)
 		pthread_join(p->threads[i], NULL);
+	pthread_join(p->heartbeat, NULL);
 	/* give back what this process still holds, so others need not wait */
 	if (!store_open(p->opt.store_url, &so, &st, &err)) {
 		for (int i = 0; i < p->n_threads; i++)
@@ -322,6 +351,7 @@ int worker_pool_join(worker_pool_t *p)
 				cd_log(CD_LOG_WARN, "worker: releasing leases: %s", err.msg);
 		store_close(st);
 	}
+	worker_node_release(p); /* the node name is free for a restart at once */
 	for (size_t i = 0; i < p->n_cas; i++)
 		acme_client_free(p->cas[i].client);
 	dcv_resolver_free(p->resolver);

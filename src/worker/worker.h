@@ -10,6 +10,11 @@
  * max_retries, max_attempts, attempt_timeout_s, revoke_delay_s,
  * revoke_max_retries, mail (deliver the outbox too), max_in_flight (orders
  * past queued at once, across every node: queued ones wait for a place).
+ *
+ * One live process per node name (node.c): a pool holds its node in the
+ * store with a heartbeat renewed every lease_seconds / 3 and refuses to start
+ * while another live process holds it, so that "an earlier boot of this node
+ * is dead, take its orders back at once" stays true.
  */
 #ifndef CD_WORKER_WORKER_H
 #define CD_WORKER_WORKER_H

@@ -25,7 +25,7 @@ struct worker_ca {
 struct worker_pool {
 	const cd_config_t *cfg;
 	struct worker_options opt;
-	char node[64], boot[24], actor[96];
+	char node[64], boot[40], actor[96];
 	long lease_s, claim_interval_ms, backoff_base_ms, backoff_cap_ms, poll_ms;
 	long max_retries, max_attempts, attempt_timeout_s, revoke_delay_s, revoke_max_retries;
 	long max_in_flight;
@@ -52,6 +52,14 @@ struct worker_pool {
 
 	atomic_uint_fast64_t steps, transitions, retries, takeovers, lease_lost;
 	atomic_uint_fast64_t mails_sent, mails_failed, store_failures;
+
+	/* node.c: this process's hold on its node name and its heartbeat */
+	long busy_timeout_ms; /* [store] busy_timeout_ms, for every connection */
+	char host_key[96];
+	store_t *node_st; /* the heartbeat's connection */
+	bool node_held;	  /* registered: its row is removed at the end */
+	pthread_t heartbeat;
+	bool heartbeat_running;
 };
 
 struct worker_thread {
@@ -80,5 +88,15 @@ enum step_outcome worker_step(struct worker_thread *t, int64_t order_id);
 int worker_ca_limit_take(struct worker_pool *p, store_t *st, const char *ca, int64_t order_id,
 			 int64_t *slot_id, long *wait_ms, struct cd_err *err);
 void worker_ca_limit_done(store_t *st, int64_t slot_id);
+
+/* node.c: registers p->node for p->boot on p->node_st, refusing (or waiting
+ * for a crashed holder's row to go stale) while another process holds it. */
+int worker_node_hold(struct worker_pool *p, struct cd_err *err);
+/* The heartbeat thread (arg: the pool): renews the row every lease/3. */
+void *worker_node_heartbeat_main(void *arg);
+/* Removes the row and closes p->node_st (after the threads stopped). */
+void worker_node_release(struct worker_pool *p);
+/* Sleeps up to ms, waking early when the pool is asked to stop. */
+void worker_nap(struct worker_pool *p, long ms);
 
 #endif

@@ -20,7 +20,7 @@ ok "PostgreSQL starts (port $PG_PORT)"
 
 # --- the store's unit programs, against PostgreSQL instead of SQLite
 pg_createdb unit || bail "create the unit tests' database"
-for t in test_store test_work test_store_metrics test_notify_outbox; do
+for t in test_store test_work test_store_metrics test_notify_outbox test_store_nodes; do
 	exe=$CERTDESK_BUILD/tests/unit/$t
 	if [ ! -x "$exe" ]; then
 		not_ok "$t on PostgreSQL (not built: $exe)"
