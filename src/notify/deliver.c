@@ -6,8 +6,10 @@
  *
  * A server that cannot be reached ends the pass: the rest of the batch is
  * given back untried, so a dead server costs one connection attempt per pass,
- * not one per message. Delivery is at least once: a deliverer killed between
- * the server's "250" and the commit of sent_at leaves a message that is sent
+ * not one per message. One SMTP connection serves the whole pass (the curl
+ * handle is reused), and sent messages are marked in batches (see
+ * MARK_BATCH). Delivery is at least once: a deliverer killed between the
+ * server's "250" and the commit of sent_at leaves a message that is sent
  * again, with the same Message-ID, when its lease expires.
  */
 #include <curl/curl.h>
@@ -263,6 +265,51 @@ static int64_t seconds_up(long ms)
 	return (ms + 999) / 1000;
 }
 
+/* Sent messages are marked in one transaction (one fsync) per MARK_BATCH
+ * messages or MARK_EVERY_MS, whichever comes first, not one per message: that
+ * commit was what bounded the delivery rate. A deliverer killed before such a
+ * commit leaves at most MARK_BATCH sent but unmarked messages (plus the one in
+ * flight); they are still leased to it, so nobody sends them until the lease
+ * expires, and then they are sent again, each with its unchanged Message-ID:
+ * at least once, as invariant 5 asks, with a bounded number of repeats. The
+ * batch is committed right after a send ends or when the pass ends, and a
+ * send starts only with timeout_ms + 1 s of lease in hand, so every message
+ * is marked while this pass still holds its lease. */
+#define MARK_BATCH    100
+#define MARK_EVERY_MS 500
+
+struct sent_batch {
+	size_t idx[MARK_BATCH]; /* into the claimed messages */
+	int64_t at[MARK_BATCH]; /* when each was sent (the caller's clock) */
+	size_t n;
+	int64_t first_ms; /* elapsed_ms() when the oldest unmarked one was sent */
+};
+
+/* Commits sent_at of every message in b; on failure they stay leased. */
+static int mark_sent_batch(store_t *st, const struct store_outbox_msg *msgs, struct sent_batch *b,
+			   int *sent, struct cd_err *err)
+{
+	int rc;
+
+	if (b->n == 0)
+		return 0;
+	rc = store_begin(st, err);
+	if (rc)
+		return rc;
+	for (size_t k = 0; k < b->n && !rc; k++)
+		rc = store_outbox_mark_sent(st, msgs[b->idx[k]].message_id, b->at[k], err);
+	if (rc) {
+		store_rollback(st);
+		return rc;
+	}
+	rc = store_commit(st, err);
+	if (rc)
+		return rc;
+	*sent += (int)b->n;
+	b->n = 0;
+	return 0;
+}
+
 /* A message that will not be delivered: logged and recorded as an event. */
 static int report_failed(store_t *st, const struct store_outbox_msg *m, int64_t now,
 			 const char *why, struct cd_err *err)
@@ -317,6 +364,7 @@ int notify_deliver_due(store_t *st, const struct notify_settings *s, int limit, 
 	struct store_outbox_msg *msgs = NULL;
 	struct timespec next = { 0 }, start;
 	struct smtp c = { 0 };
+	struct sent_batch batch = { .n = 0 };
 	char owner[128], why[600];
 	int64_t lease_until = now + s->lease_seconds;
 	size_t n = 0, i = 0;
@@ -338,21 +386,34 @@ int notify_deliver_due(store_t *st, const struct notify_settings *s, int limit, 
 		struct store_outbox_msg *m = &msgs[i];
 		enum send_result r;
 
-		/* never send on a lease that may run out mid-send: another deliverer
-		 * could take the message over and send it too. The lease ends at a
-		 * whole second after `now`, and the claim may have been up to a
-		 * second later than `now`: keep that second in hand. */
+		pace(s->rate_per_second, &next);
+		/* never send on a lease that may run out mid-send (or before the
+		 * send is marked): another deliverer could take the message over and
+		 * send it too. The lease ends at a whole second after `now`, and the
+		 * claim may have been up to a second later than `now`: keep that
+		 * second in hand. Checked after pacing, which may sleep. */
 		if (elapsed_ms(&start) + s->timeout_ms + 1000 > s->lease_seconds * 1000)
 			break;
-		pace(s->rate_per_second, &next);
 		r = smtp_send(&c, s, m->rcpt, m->message, strlen(m->message), why, sizeof(why));
 		if (r == SEND_OK) {
-			rc = store_outbox_mark_sent(st, m->message_id, pass_now(now, &start), err);
-			if (rc)
-				goto give_back;
-			(*sent)++;
+			if (batch.n == 0)
+				batch.first_ms = elapsed_ms(&start);
+			batch.idx[batch.n] = i;
+			batch.at[batch.n++] = pass_now(now, &start);
+			if (batch.n == MARK_BATCH ||
+			    elapsed_ms(&start) - batch.first_ms >= MARK_EVERY_MS) {
+				rc = mark_sent_batch(st, msgs, &batch, sent, err);
+				if (rc) {
+					i++; /* this one was sent: not given back */
+					goto give_back;
+				}
+			}
 			continue;
 		}
+		/* earlier sends are committed before this failure is recorded */
+		rc = mark_sent_batch(st, msgs, &batch, sent, err);
+		if (rc)
+			goto give_back;
 		rc = mark_failed(st, s, m, pass_now(now, &start), r == SEND_PERMANENT, why, err);
 		if (rc)
 			goto give_back;
@@ -363,6 +424,7 @@ int notify_deliver_due(store_t *st, const struct notify_settings *s, int limit, 
 			break;
 		}
 	}
+	rc = mark_sent_batch(st, msgs, &batch, sent, err);
 give_back:
 	/* what was claimed but not tried goes back as it was: due at once (by the
 	 * caller's clock) when the lease ran short, else after the first backoff
