@@ -31,6 +31,8 @@
 #                     row in $WORK/servers.csv (not imported yet); sets
 #                     TLS_NAME. WORLD_SITE_HOOK, when set, is called as
 #                     "$WORLD_SITE_HOOK" NAME SITE after each site is added.
+# world_old_certs and world_server_up append to $WORLD_INI, by default
+# world_ini's $WORK/s/certdesk.ini (a test with a store of its own sets it).
 # Source after tap.sh, pebble.sh, nginx.sh and smtp.sh. Each function returns
 # non-zero (with a "# ..." line on stderr) when a peer does not come up.
 
@@ -101,7 +103,7 @@ world_old_certs() {
 	G3_DN=$(openssl x509 -in "$WORK/old/$(head -n 1 "$1")/fullchain.pem" -noout -issuer \
 		-nameopt RFC2253 | sed 's/^issuer=//')
 	[ -n "$G3_DN" ] || return 1
-	printf '[ca g3]\nissuer_dn = %s\n' "$G3_DN" >>"$WORK/s/certdesk.ini"
+	printf '[ca g3]\nissuer_dn = %s\n' "$G3_DN" >>"${WORLD_INI:-$WORK/s/certdesk.ini}"
 }
 
 world_server_up() {
@@ -118,7 +120,7 @@ world_server_up() {
 		[ -z "${WORLD_SITE_HOOK:-}" ] || "$WORLD_SITE_HOOK" "$_wname" "$_wsite"
 	done
 	nginx_server_start "$_wname" || return 1
-	nginx_certdesk_ini "$_wname" >>"$WORK/s/certdesk.ini"
+	nginx_certdesk_ini "$_wname" >>"${WORLD_INI:-$WORK/s/certdesk.ini}"
 	[ -f "$WORK/servers.csv" ] ||
 		printf 'server,ipv4,ipv6,state,driver,http_port,https_port\n' >"$WORK/servers.csv"
 	printf '%s,%s,,ok,nginx,%s,%s\n' "$_wname" "$_waddr" "$HTTP_PORT" "$_wtls" >>"$WORK/servers.csv"
