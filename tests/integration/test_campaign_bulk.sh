@@ -13,6 +13,7 @@
 . "$(dirname "$0")/lib/pebble.sh"
 . "$(dirname "$0")/lib/nginx.sh"
 . "$(dirname "$0")/lib/smtp.sh"
+. "$(dirname "$0")/lib/world.sh"
 
 LIMIT=5 WINDOW=10
 N=30
@@ -42,65 +43,22 @@ count_state() { q "SELECT COUNT(*) FROM orders WHERE state = '$1'"; }
 in_flight() { q "SELECT COUNT(*) FROM orders WHERE state NOT IN ('queued', 'done', 'failed', 'canceled')"; }
 added_orders() { grep -c 'Added order' "$WORK/pebble-g4/pebble.log"; }
 
-challtestsrv_start || bail "challtestsrv starts"
-HTTP_PORT=$(free_port)
-PEBBLE_HTTP_PORT=$HTTP_PORT PEBBLE_VA_NOSLEEP=1 PEBBLE_VALIDITY_SECONDS=31536000 \
-	pebble_start g3 || bail "pebble g3 starts"
-PEBBLE_HTTP_PORT=$HTTP_PORT PEBBLE_VALIDITY_SECONDS=7776000 pebble_start g4 ||
-	bail "pebble g4 starts"
-smtp_start || bail "SMTP server starts"
-pebble_roots g4 "$WORK/g4-roots.pem" || bail "g4 roots"
-
-new_store "$WORK/s"
-{
-	printf '[acme]\nactive_ca = g4\n'
-	pebble_ca_section g4 g4
-	printf 'key_type = p256\nroots = %s\ncaa_identity = pebble.letsencrypt.org\n' \
-		"$WORK/g4-roots.pem"
-	printf 'orders_per_window = %s\norder_window_s = %s\n' $LIMIT $WINDOW
-	pebble_ca_section g3 g3
-	printf '[dcv]\nresolver = %s\n' "$CTS_DNS"
-	smtp_ini
-	printf '[worker]\nthreads = 3\nclaim_interval_ms = 200\nbackoff_base_ms = 300\n'
-	printf 'backoff_cap_ms = 3000\npoll_ms = 300\nlease_seconds = 60\n'
-	printf '[install]\ncoalesce_ms = 300\nreload_timeout_ms = 5000\n'
-	printf '[verify]\nattempts = 5\nretry_ms = 300\ntimeout_ms = 3000\n'
-} >>"$WORK/s/certdesk.ini"
+world_peers || bail "the pipeline world starts"
+world_ini g4.orders_per_window=$LIMIT g4.order_window_s=$WINDOW worker.threads=3 \
+	worker.claim_interval_ms=200 worker.poll_ms=300
 
 # --- the old certificates, issued by g3
-for s in $SITES_A $SITES_B; do
-	echo "$s.$D" >>"$WORK/names.txt"
-	cts_add_a "$s.$D" 127.0.0.1
-done
-check "old certificates issued at g3" $CD ca issue --ca g3 --names-file "$WORK/names.txt" --each \
-	--jobs 4 --out "$WORK/old" --http-listen "127.0.0.1:$HTTP_PORT"
-G3_DN=$(openssl x509 -in "$WORK/old/s01.$D/fullchain.pem" -noout -issuer -nameopt RFC2253 |
-	sed 's/^issuer=//')
-printf '[ca g3]\nissuer_dn = %s\n' "$G3_DN" >>"$WORK/s/certdesk.ini"
+for s in $SITES_A $SITES_B; do echo "$s.$D"; done >"$WORK/names.txt"
+world_local_dns "$WORK/names.txt" || bail "DNS for the old certificates"
+check "old certificates issued at g3" world_old_certs "$WORK/names.txt"
 # the account first: two worker processes must not each register one
 check "ACME account at g4 registered" $CD ca register --ca g4
 
 # --- two hosting servers serving them; DNS now points every name there
-server_up() { # NAME ADDR SITES...
-	name=$1 addr=$2; shift 2
-	tls=$(free_port)
-	nginx_server_init "$name" "$addr" "$HTTP_PORT" "$tls" "$WORK/root-$name" || return 1
-	for s in "$@"; do
-		cts_clear_a "$s.$D"
-		cts_add_a "$s.$D" "$addr"
-		cts_add_a "www.$s.$D" "$addr"
-		nginx_site_add "$name" "$s.$D" "$WORK/old/$s.$D/fullchain.pem" \
-			"$WORK/old/$s.$D/privkey.pem" || return 1
-	done
-	nginx_server_start "$name" || return 1
-	nginx_certdesk_ini "$name" >>"$WORK/s/certdesk.ini"
-	printf '%s,%s,,ok,nginx,%s,%s\n' "$name" "$addr" "$HTTP_PORT" "$tls" >>"$WORK/servers.csv"
-}
-printf 'server,ipv4,ipv6,state,driver,http_port,https_port\n' >"$WORK/servers.csv"
 # shellcheck disable=SC2086
-server_up web01 127.0.0.2 $SITES_A || bail "web01 serves"
+world_server_up web01 127.0.0.2 $SITES_A || bail "web01 serves"
 # shellcheck disable=SC2086
-server_up web02 127.0.0.3 $SITES_B || bail "web02 serves"
+world_server_up web02 127.0.0.3 $SITES_B || bail "web02 serves"
 
 # --- the inventory and the campaign (revocation date: tomorrow)
 {

@@ -13,6 +13,7 @@
 . "$(dirname "$0")/lib/pebble.sh"
 . "$(dirname "$0")/lib/nginx.sh"
 . "$(dirname "$0")/lib/smtp.sh"
+. "$(dirname "$0")/lib/world.sh"
 
 N=200          # orders (sites), half on each server
 MIN_KILLS=20   # SIGKILLs while work is left
@@ -29,34 +30,15 @@ T0=$(date +%s)
 
 bail() { not_ok "$1"; done_testing; exit 1; }
 
-challtestsrv_start || bail "challtestsrv starts"
-HTTP_PORT=$(free_port)
 # the VA answers at once: the drill is about crashes, not about waiting
-PEBBLE_HTTP_PORT=$HTTP_PORT PEBBLE_VA_NOSLEEP=1 PEBBLE_VALIDITY_SECONDS=31536000 \
-	pebble_start g3 || bail "pebble g3 starts"
-PEBBLE_HTTP_PORT=$HTTP_PORT PEBBLE_VA_NOSLEEP=1 PEBBLE_VALIDITY_SECONDS=7776000 \
-	pebble_start g4 || bail "pebble g4 starts"
-smtp_start || bail "SMTP server starts"
-pebble_roots g4 "$WORK/g4-roots.pem" || bail "g4 roots"
-
-new_store "$WORK/s"
-{
-	printf '[acme]\nactive_ca = g4\npoll_initial_ms = 100\npoll_max_ms = 1000\n'
-	pebble_ca_section g4 g4
-	printf 'key_type = p256\nroots = %s\ncaa_identity = pebble.letsencrypt.org\n' \
-		"$WORK/g4-roots.pem"
-	pebble_ca_section g3 g3
-	printf '[dcv]\nresolver = %s\n' "$CTS_DNS"
-	smtp_ini
-	# a killed deliverer's messages are due again 7 s later (timeout_ms 5000 + 2 s)
-	printf 'lease_seconds = 7\nretry_base_ms = 500\nretry_cap_ms = 2000\n'
-	# one node: a restarted worker takes its orders back at once
-	printf '[worker]\nnode = drill\nthreads = 8\nclaim_interval_ms = 100\n'
-	printf 'backoff_base_ms = 200\nbackoff_cap_ms = 2000\npoll_ms = 300\nlease_seconds = 30\n'
-	printf 'max_retries = 30\nmax_in_flight = 50\n'
-	printf '[install]\ncoalesce_ms = 200\nreload_timeout_ms = 5000\n'
-	printf '[verify]\nattempts = 5\nretry_ms = 300\ntimeout_ms = 3000\n'
-} >>"$WORK/s/certdesk.ini"
+world_peers PEBBLE_VA_NOSLEEP=1 || bail "the pipeline world starts"
+# mail: a killed deliverer's messages are due again 7 s later (timeout_ms 5000
+# + 2 s); worker: one node, so that a restarted worker takes its orders back at once
+world_ini acme.poll_initial_ms=100 acme.poll_max_ms=1000 \
+	mail.lease_seconds=7 mail.retry_base_ms=500 mail.retry_cap_ms=2000 \
+	worker.node=drill worker.threads=8 worker.backoff_base_ms=200 worker.backoff_cap_ms=2000 \
+	worker.poll_ms=300 worker.lease_seconds=30 worker.max_retries=30 worker.max_in_flight=50 \
+	install.coalesce_ms=200
 DB=$WORK/s/certdesk.db
 
 # --- the old certificates, issued by g3 to names pointing at certdesk itself
@@ -68,12 +50,8 @@ while [ $i -le $N ]; do
 	i=$((i + 1))
 done
 $DRILL dns "$CTS_MGMT" "$WORK/dns-issue.txt" || bail "DNS for the old certificates"
-check "$N old certificates issued at g3" $CD ca issue --ca g3 --names-file "$WORK/names.txt" \
-	--each --jobs 8 --out "$WORK/old" --http-listen "127.0.0.1:$HTTP_PORT"
+check "$N old certificates issued at g3" world_old_certs "$WORK/names.txt" 8
 echo "# old certificates issued after $(($(date +%s) - T0)) s"
-G3_DN=$(openssl x509 -in "$WORK/old/s001.$D/fullchain.pem" -noout -issuer -nameopt RFC2253 |
-	sed 's/^issuer=//')
-printf '[ca g3]\nissuer_dn = %s\n' "$G3_DN" >>"$WORK/s/certdesk.ini"
 
 # --- two hosting servers, s001-s100 on web01 and the rest on web02
 printf 'server,ipv4,ipv6,state,driver,http_port,https_port\n' >"$WORK/servers.csv"

@@ -28,6 +28,7 @@
 . "$(dirname "$0")/lib/nginx.sh"
 . "$(dirname "$0")/lib/smtp.sh"
 . "$(dirname "$0")/lib/certs.sh"
+. "$(dirname "$0")/lib/world.sh"
 
 D=example.jp
 SITES_1="d1 d2 d3 p1 p2 p3 p4"   # web01: DNS faults; CA paused + SMTP down
@@ -47,43 +48,22 @@ wait_for() {
 	done
 }
 
-challtestsrv_start || bail "challtestsrv starts"
-HTTP_PORT=$(free_port)
-PEBBLE_HTTP_PORT=$HTTP_PORT PEBBLE_VA_NOSLEEP=1 PEBBLE_VALIDITY_SECONDS=31536000 \
-	pebble_start g3 || bail "pebble g3 starts"
-PEBBLE_HTTP_PORT=$HTTP_PORT PEBBLE_VALIDITY_SECONDS=7776000 pebble_start g4 ||
-	bail "pebble g4 starts"
-smtp_start || bail "SMTP server starts"
-pebble_roots g4 "$WORK/g4-roots.pem" || bail "g4 roots"
+world_peers || bail "the pipeline world starts"
 G4_LOG=$WORK/pebble-g4/pebble.log
-
-new_store "$WORK/s"
+world_ini acme.http_timeout_s=3 acme.http_retries=2 acme.poll_initial_ms=200 acme.poll_max_ms=1000 \
+	dcv.timeout_ms=1000 \
+	mail.timeout_ms=2000 mail.retry_base_ms=300 mail.retry_cap_ms=1000 mail.lease_seconds=5 \
+	mail.max_attempts=200 mail.poll_ms=200 \
+	worker.backoff_base_ms=500 worker.backoff_cap_ms=2000 worker.poll_ms=300 \
+	worker.max_retries=8 worker.revoke_max_retries=1 \
+	install.coalesce_ms=200
 INI=$WORK/s/certdesk.ini
-{
-	printf '[acme]\nactive_ca = g4\n'
-	printf 'http_timeout_s = 3\nhttp_retries = 2\npoll_initial_ms = 200\npoll_max_ms = 1000\n'
-	pebble_ca_section g4 g4
-	printf 'key_type = p256\nroots = %s\ncaa_identity = pebble.letsencrypt.org\n' \
-		"$WORK/g4-roots.pem"
-	pebble_ca_section g3 g3
-	printf '[dcv]\nresolver = %s\ntimeout_ms = 1000\n' "$CTS_DNS"
-	smtp_ini
-	printf 'timeout_ms = 2000\nretry_base_ms = 300\nretry_cap_ms = 1000\nlease_seconds = 5\n'
-	printf 'max_attempts = 200\n'
-	printf 'poll_ms = 200\n'
-	printf '[worker]\nthreads = 4\nclaim_interval_ms = 100\nbackoff_base_ms = 500\n'
-	printf 'backoff_cap_ms = 2000\npoll_ms = 300\nlease_seconds = 60\nmax_retries = 8\n'
-	printf 'revoke_max_retries = 1\n'
-	printf '[install]\ncoalesce_ms = 200\nreload_timeout_ms = 5000\n'
-	printf '[verify]\nattempts = 5\nretry_ms = 300\ntimeout_ms = 3000\n'
-} >>"$INI"
 
 # --- the old certificates: g3 issues most, g4 (before its restart) r3 and r4
 for s in $SITES_1 $SITES_2 $SITES_3 $SITES_4; do cts_add_a "$s.$D" 127.0.0.1; done
 for s in $SITES_1 $SITES_2 r1 r2 t1 t3; do echo "$s.$D"; done >"$WORK/names-g3.txt"
 printf 'r3.%s\nr4.%s\n' $D $D >"$WORK/names-g4.txt"
-check "old certificates issued at g3" $CD ca issue --ca g3 --names-file "$WORK/names-g3.txt" \
-	--each --jobs 4 --out "$WORK/old" --http-listen "127.0.0.1:$HTTP_PORT"
+check "old certificates issued at g3" world_old_certs "$WORK/names-g3.txt"
 check "old certificates of r3 and r4 issued at g4" $CD ca issue --ca g4 \
 	--names-file "$WORK/names-g4.txt" --each --jobs 2 --out "$WORK/old" \
 	--http-listen "127.0.0.1:$HTTP_PORT"
@@ -93,43 +73,25 @@ testca_init "$WORK/ecca" && testca_leaf "$WORK/ecca" t2.$D "$WORK/ecca/t2" ec &&
 	mkdir -p "$WORK/old/t2.$D" && cp "$WORK/ecca/t2.fullchain.pem" "$WORK/old/t2.$D/fullchain.pem" &&
 	cp "$WORK/ecca/t2.key" "$WORK/old/t2.$D/privkey.pem" || bail "t2's old certificate"
 dn_of() { openssl x509 -in "$1" -noout -issuer -nameopt RFC2253 | sed 's/^issuer=//'; }
-G3_DN=$(dn_of "$WORK/old/d1.$D/fullchain.pem")
 G4_OLD_DN=$(dn_of "$WORK/old/r3.$D/fullchain.pem")
-printf '[ca g3]\nissuer_dn = %s\n[ca g4]\nissuer_dn = %s\n' "$G3_DN" "$G4_OLD_DN" >>"$INI"
+printf '[ca g4]\nissuer_dn = %s\n' "$G4_OLD_DN" >>"$INI" # (world_old_certs: [ca g3]'s)
 
 # --- four hosting servers serving them; DNS now points every name there
-server_up() { # NAME ADDR SITES...
-	name=$1 addr=$2; shift 2
-	tls=$(free_port)
-	nginx_server_init "$name" "$addr" "$HTTP_PORT" "$tls" "$WORK/root-$name" || return 1
-	for s in "$@"; do
-		cts_clear_a "$s.$D"
-		cts_add_a "$s.$D" "$addr"
-		cts_add_a "www.$s.$D" "$addr"
-		nginx_site_add "$name" "$s.$D" "$WORK/old/$s.$D/fullchain.pem" \
-			"$WORK/old/$s.$D/privkey.pem" || return 1
-		operator_extra "$name" "$s"
-	done
-	nginx_server_start "$name" || return 1
-	nginx_certdesk_ini "$name" >>"$INI"
-	printf '%s,%s,,ok,nginx,%s,%s\n' "$name" "$addr" "$HTTP_PORT" "$tls" >>"$WORK/servers.csv"
-	eval "TLS_$name=$tls"
-}
 # the operator of t2 demands 128-bit security (OpenSSL level 3) in its
 # server block; every other site keeps nginx's defaults
 operator_extra() {
 	[ "$2" = t2 ] || return 0
 	sed -i 's/server_name .*;/&\n\tssl_ciphers "DEFAULT:@SECLEVEL=3";/' "$WORK/nginx-$1/sites/$2.$D.conf"
 }
-printf 'server,ipv4,ipv6,state,driver,http_port,https_port\n' >"$WORK/servers.csv"
+WORLD_SITE_HOOK=operator_extra
 # shellcheck disable=SC2086
-server_up web01 127.0.0.2 $SITES_1 || bail "web01 serves"
+world_server_up web01 127.0.0.2 $SITES_1 || bail "web01 serves"
 # shellcheck disable=SC2086
-server_up web02 127.0.0.3 $SITES_2 || bail "web02 serves"
+world_server_up web02 127.0.0.3 $SITES_2 || bail "web02 serves"
 # shellcheck disable=SC2086
-server_up web03 127.0.0.4 $SITES_3 || bail "web03 serves"
+world_server_up web03 127.0.0.4 $SITES_3 || bail "web03 serves"
 # shellcheck disable=SC2086
-server_up web04 127.0.0.5 $SITES_4 || bail "web04 serves"
+world_server_up web04 127.0.0.5 $SITES_4 || bail "web04 serves"
 printf 'coalesce_ms = 4000\n' >>"$INI" # [server web04]: installs close together share a test
 
 # --- the inventory

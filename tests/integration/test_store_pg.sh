@@ -11,6 +11,7 @@
 . "$(dirname "$0")/lib/pebble.sh"
 . "$(dirname "$0")/lib/nginx.sh"
 . "$(dirname "$0")/lib/smtp.sh"
+. "$(dirname "$0")/lib/world.sh"
 
 : "${CERTDESK_BUILD:=build}"
 bail() { not_ok "$1"; done_testing; exit 1; }
@@ -140,14 +141,7 @@ fi
 # --- two worker nodes on one database, through the real pipeline
 SITES="s01 s02 s03 s04 s05 s06 s07 s08"
 D=example.jp
-challtestsrv_start || bail "challtestsrv starts"
-HTTP_PORT=$(free_port)
-PEBBLE_HTTP_PORT=$HTTP_PORT PEBBLE_VA_NOSLEEP=1 PEBBLE_VALIDITY_SECONDS=31536000 \
-	pebble_start g3 || bail "pebble g3 starts"
-PEBBLE_HTTP_PORT=$HTTP_PORT PEBBLE_VALIDITY_SECONDS=7776000 pebble_start g4 ||
-	bail "pebble g4 starts"
-smtp_start || bail "SMTP server starts"
-pebble_roots g4 "$WORK/g4-roots.pem" || bail "g4 roots"
+world_peers || bail "the pipeline world starts"
 
 pg_createdb pipe || bail "create the pipeline's database"
 node_ini "$WORK/a" pipe a
@@ -167,27 +161,14 @@ node_ini "$WORK/a" pipe a
 CD="$CERTDESK --config $WORK/a/certdesk.ini"
 $CD init >"$WORK/a/init.out" 2>&1 || { not_ok "init node a"; sed 's/^/# /' "$WORK/a/init.out"; }
 
-for s in $SITES; do
-	echo "$s.$D" >>"$WORK/names.txt"
-	cts_add_a "$s.$D" 127.0.0.1
-done
-check "old certificates issued at g3" $CD ca issue --ca g3 --names-file "$WORK/names.txt" --each \
-	--jobs 4 --out "$WORK/old" --http-listen "127.0.0.1:$HTTP_PORT"
-G3_DN=$(openssl x509 -in "$WORK/old/s01.$D/fullchain.pem" -noout -issuer -nameopt RFC2253 |
-	sed 's/^issuer=//')
-printf '[ca g3]\nissuer_dn = %s\n' "$G3_DN" >>"$WORK/a/certdesk.ini"
+WORLD_INI=$WORK/a/certdesk.ini # node a's config (world_ini's store is SQLite)
+for s in $SITES; do echo "$s.$D"; done >"$WORK/names.txt"
+world_local_dns "$WORK/names.txt" || bail "DNS for the old certificates"
+check "old certificates issued at g3" world_old_certs "$WORK/names.txt"
 
-TLS=$(free_port)
-nginx_server_init web01 127.0.0.2 "$HTTP_PORT" "$TLS" "$WORK/root-web01" || bail "nginx config"
-for s in $SITES; do
-	cts_clear_a "$s.$D"
-	cts_add_a "$s.$D" 127.0.0.2
-	cts_add_a "www.$s.$D" 127.0.0.2
-	nginx_site_add web01 "$s.$D" "$WORK/old/$s.$D/fullchain.pem" "$WORK/old/$s.$D/privkey.pem" ||
-		bail "nginx site $s"
-done
-nginx_server_start web01 || bail "web01 serves"
-nginx_certdesk_ini web01 >>"$WORK/a/certdesk.ini"
+# shellcheck disable=SC2086
+world_server_up web01 127.0.0.2 $SITES || bail "web01 serves"
+TLS=$TLS_web01
 
 # node b: the same config but its node name, and the same master key
 mkdir -p "$WORK/b"
