@@ -157,29 +157,18 @@ int cmd_orders(struct cli *c, int argc, char **argv)
 		if (!rc)
 			printf("order %lld canceled\n", (long long)id);
 	} else if (strcmp(sub, "retry") == 0) {
-		struct store_order o;
+		enum store_retry_how how;
+		int64_t nid;
 
-		rc = store_order_get(c->st, id, &o, &err);
-		if (!rc && o.state == ORDER_FAILED && o.new_issuance_id) {
-			/* it has its certificate: install that, do not issue another */
-			rc = store_order_resume(c->st, id, c->actor, c->now, &err);
-			if (!rc)
-				printf("order %lld resumed: its certificate is installed again\n",
-				       (long long)id);
-		} else if (!rc && o.state == ORDER_FAILED) {
-			int64_t nid;
-			bool created;
-
-			rc = store_order_create(c->st, o.certificate_id, o.campaign_id, c->actor,
-						NULL, c->now, &nid, &created, &err);
-			if (!rc)
-				printf("order %lld queued for certificate %s (retry of %lld)\n",
-				       (long long)nid, o.certificate_id, (long long)id);
-		} else if (!rc) {
-			rc = store_order_kick(c->st, id, c->actor, c->now, &err);
-			if (!rc)
-				printf("order %lld is due now\n", (long long)id);
-		}
+		rc = store_order_retry(c->st, id, c->actor, c->now, &how, &nid, &err);
+		if (!rc && how == STORE_RETRY_RESUMED)
+			printf("order %lld resumed: its certificate is installed again\n",
+			       (long long)id);
+		else if (!rc && how == STORE_RETRY_NEW_ORDER)
+			printf("order %lld queued (retry of %lld)\n", (long long)nid,
+			       (long long)id);
+		else if (!rc)
+			printf("order %lld is due now\n", (long long)id);
 	} else {
 		return cli_usage("orders", "unknown subcommand '%s'", sub);
 	}

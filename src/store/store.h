@@ -531,6 +531,14 @@ int store_order_cancel(store_t *st, int64_t order_id, const char *actor, int64_t
  * open). */
 int store_order_resume(store_t *st, int64_t order_id, const char *actor, int64_t now,
 		       struct cd_err *err);
+/* What an operator's Retry does, for `certdesk orders retry` and the /admin
+ * pages alike: a failed order that holds its certificate is resumed
+ * (store_order_resume: installed again, none issued anew), another failed
+ * order is retried by a new order for its certificate (*new_id), an open one
+ * is made due now (store_order_kick). */
+enum store_retry_how { STORE_RETRY_RESUMED, STORE_RETRY_NEW_ORDER, STORE_RETRY_DUE_NOW };
+int store_order_retry(store_t *st, int64_t order_id, const char *actor, int64_t now,
+		      enum store_retry_how *how, int64_t *new_id, struct cd_err *err);
 /* Orders for operators, newest first; state NULL = every state. */
 int store_orders_each(store_t *st, const char *state, bool revocation_pending_only, int limit,
 		      int (*fn)(const struct store_order *o, void *arg), void *arg,

@@ -797,3 +797,26 @@ fail:
 	store_rollback(st);
 	return rc;
 }
+
+int store_order_retry(store_t *st, int64_t order_id, const char *actor, int64_t now,
+		      enum store_retry_how *how, int64_t *new_id, struct cd_err *err)
+{
+	struct store_order o;
+	bool created;
+	int rc = store_order_get(st, order_id, &o, err);
+
+	*new_id = 0;
+	if (rc)
+		return rc;
+	if (o.state == ORDER_FAILED && o.new_issuance_id) {
+		*how = STORE_RETRY_RESUMED;
+		return store_order_resume(st, order_id, actor, now, err);
+	}
+	if (o.state == ORDER_FAILED) {
+		*how = STORE_RETRY_NEW_ORDER;
+		return store_order_create(st, o.certificate_id, o.campaign_id, actor, NULL, now,
+					  new_id, &created, err);
+	}
+	*how = STORE_RETRY_DUE_NOW;
+	return store_order_kick(st, order_id, actor, now, err);
+}

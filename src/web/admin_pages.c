@@ -781,15 +781,12 @@ enum MHD_Result admin_order_action(struct admin *a, int64_t order_id, bool cance
 		return admin_error(a, 404, NULL);
 	if (!rc && cancel) {
 		rc = store_order_cancel(r->st, order_id, actor, r->now, &err);
-	} else if (!rc && o.state == ORDER_FAILED) {
-		/* as `certdesk orders retry`: a failed order is retried by a new one */
-		int64_t nid;
-		bool created;
-
-		rc = store_order_create(r->st, o.certificate_id, o.campaign_id, actor, NULL, r->now,
-					&nid, &created, &err);
 	} else if (!rc) {
-		rc = store_order_kick(r->st, order_id, actor, r->now, &err);
+		/* the same Retry as `certdesk orders retry` */
+		enum store_retry_how how;
+		int64_t nid;
+
+		rc = store_order_retry(r->st, order_id, actor, r->now, &how, &nid, &err);
 	}
 	if (rc == -CD_ESTATE || rc == -CD_EBUSY || rc == -CD_ECONFLICT)
 		return admin_error(a, 409, err.msg);

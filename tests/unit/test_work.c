@@ -481,6 +481,48 @@ static void test_resume_refused_before_issuance(void **state)
 			 -CD_ESTATE);
 }
 
+/* The operator's Retry (CLI and /admin): resumed when the order holds its
+ * certificate, a new order when it failed before, due now when still open. */
+static void test_retry_picks_the_way(void **state)
+{
+	struct env *e = *state;
+	struct store_order o;
+	struct cd_err err = { 0 };
+	enum store_retry_how how;
+	int64_t id = failed_after_issuance(e), nid;
+
+	assert_int_equal(store_order_retry(e->st, e->order_id, "operator:t", NOW, &how, &nid, &err),
+			 0);
+	assert_int_equal(how, STORE_RETRY_RESUMED);
+	assert_int_equal(nid, 0);
+	assert_int_equal(store_order_get(e->st, e->order_id, &o, &err), 0);
+	assert_int_equal(o.state, ORDER_ISSUED);
+	assert_int_equal(o.new_issuance_id, id);
+	/* open again: a retry only makes it due now */
+	assert_int_equal(
+	    store_order_retry(e->st, e->order_id, "operator:t", NOW + 1, &how, &nid, &err), 0);
+	assert_int_equal(how, STORE_RETRY_DUE_NOW);
+}
+
+static void test_retry_before_issuance_is_a_new_order(void **state)
+{
+	struct env *e = *state;
+	struct store_order o;
+	struct cd_err err = { 0 };
+	enum store_retry_how how;
+	int64_t nid;
+
+	assert_int_equal(claim(e, "a", "b1", 0, NOW, NULL), 1);
+	move(e, ORDER_QUEUED, ORDER_FAILED, 0);
+	assert_int_equal(store_order_retry(e->st, e->order_id, "operator:t", NOW, &how, &nid, &err),
+			 0);
+	assert_int_equal(how, STORE_RETRY_NEW_ORDER);
+	assert_true(nid > 0 && nid != e->order_id);
+	assert_int_equal(store_order_get(e->st, nid, &o, &err), 0);
+	assert_int_equal(o.state, ORDER_QUEUED);
+	assert_string_equal(o.certificate_id, "c1");
+}
+
 static void test_resume_refused_after_a_later_order(void **state)
 {
 	struct env *e = *state;
@@ -765,7 +807,7 @@ static void test_concurrent_claims_take_each_order_once(void **state)
 
 int main(void)
 {
-	static struct CMUnitTest tests[14 + sizeof(backoffs) / sizeof(backoffs[0]) +
+	static struct CMUnitTest tests[16 + sizeof(backoffs) / sizeof(backoffs[0]) +
 				       sizeof(in_flight_cases) / sizeof(in_flight_cases[0])];
 	static const struct CMUnitTest fixed[] = {
 		T(test_lease_excludes_others_until_expiry),
@@ -780,6 +822,8 @@ int main(void)
 		T(test_resume_after_issuance),
 		T(test_resume_refused_before_issuance),
 		T(test_resume_refused_after_a_later_order),
+		T(test_retry_picks_the_way),
+		T(test_retry_before_issuance_is_a_new_order),
 		T(test_order_being_started_counts),
 		T(test_concurrent_claims_take_each_order_once),
 	};
