@@ -3,7 +3,8 @@
  *
  * Arbitrary bytes (as a C string) go through dn_parse. A name it accepts must
  * encode, print with dn_format, parse back from that text to a name equal
- * under X509_NAME_cmp, and compare equal to its own DER with dn_equal_der.
+ * under X509_NAME_cmp (unless escaping made the text longer than
+ * DN_TEXT_MAX, which the parser refuses as too long), and compare equal to its own DER with dn_equal_der.
  * A refusal must say why, as -CD_EINVAL or -CD_ELIMIT.
  */
 #include <stddef.h>
@@ -52,7 +53,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	text = dn_format(a);
 	if (!text)
 		die("dn_format failed", s, NULL);
-	if (dn_parse(text, &b, &err) != 0)
+	rc = dn_parse(text, &b, &err);
+	/* escaping can make the text longer than the input (a control byte becomes
+	 * \XX): past DN_TEXT_MAX a refusal as too long is the parser's rule */
+	if (rc == -CD_ELIMIT && strlen(text) > DN_TEXT_MAX)
+		goto out;
+	if (rc != 0)
 		die("formatted name does not parse back", s, text);
 	if (X509_NAME_cmp(a, b) != 0)
 		die("formatted name parses to another name", s, text);
